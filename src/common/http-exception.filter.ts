@@ -1,0 +1,58 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import {
+  IdempotencyConflictError,
+  InvalidPayloadError,
+  StoreUnavailableError,
+  TaskNotCancellableError,
+  TaskNotFoundError,
+  UnknownTaskNameError,
+} from '../tasks/task.errors';
+
+interface Reply {
+  status(code: number): Reply;
+  header(name: string, value: string): Reply;
+  send(body: unknown): void;
+}
+
+const DOMAIN_STATUS = new Map<Function, number>([
+  [TaskNotFoundError, HttpStatus.NOT_FOUND],
+  [UnknownTaskNameError, HttpStatus.UNPROCESSABLE_ENTITY],
+  [InvalidPayloadError, HttpStatus.UNPROCESSABLE_ENTITY],
+  [IdempotencyConflictError, HttpStatus.CONFLICT],
+  [TaskNotCancellableError, HttpStatus.BAD_REQUEST],
+  [StoreUnavailableError, HttpStatus.SERVICE_UNAVAILABLE],
+]);
+
+/** Every error leaves as `{"detail": ...}`; an unexpected one is logged with its stack and never shown. */
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger(HttpExceptionFilter.name);
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<Reply>();
+    const { status, body } = this.describe(exception);
+    reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
+  }
+
+  private describe(exception: unknown): { status: number; body: Record<string, unknown> } {
+    const domain = exception instanceof Error ? DOMAIN_STATUS.get(exception.constructor) : undefined;
+    if (domain !== undefined) {
+      if (domain === HttpStatus.SERVICE_UNAVAILABLE) this.logger.warn((exception as Error).message);
+      return { status: domain, body: { detail: (exception as Error).message } };
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const response = exception.getResponse();
+      if (typeof response === 'string') return { status, body: { detail: response } };
+      const r = response as Record<string, unknown>;
+      // Terminus' 503 body says which check failed; keep it, with the usual detail beside it.
+      if ('details' in r && 'status' in r) return { status, body: { detail: 'Service unavailable', ...r } };
+      const message = r.message;
+      const detail = Array.isArray(message) ? message.join('; ') : typeof message === 'string' ? message : exception.message;
+      if (status >= 500) this.logger.error(exception.stack ?? exception.message);
+      return { status, body: { detail } };
+    }
+    this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    return { status: HttpStatus.INTERNAL_SERVER_ERROR, body: { detail: 'Internal server error' } };
+  }
+}

@@ -1,0 +1,26 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { AppConfig } from './configuration';
+
+export const APP_CONFIG = Symbol('APP_CONFIG');
+export const TASK_POLICY_CONFIG = Symbol('TASK_POLICY_CONFIG');
+export const WORKER_CONFIG = Symbol('WORKER_CONFIG');
+export const ALERT_CONFIG = Symbol('ALERT_CONFIG');
+export const REDIS_CONFIG = Symbol('REDIS_CONFIG');
+export const SERVER_CONFIG = Symbol('SERVER_CONFIG');
+
+/** Provides the config validated by the entry point, whole and as per-feature slices. */
+@Global()
+@Module({})
+export class ConfigModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    const providers = [
+      { provide: APP_CONFIG, useValue: config },
+      { provide: SERVER_CONFIG, useValue: config.server },
+      { provide: REDIS_CONFIG, useValue: config.redis },
+      { provide: TASK_POLICY_CONFIG, useValue: config.task },
+      { provide: WORKER_CONFIG, useValue: config.worker },
+      { provide: ALERT_CONFIG, useValue: config.alerts },
+    ];
+    return { module: ConfigModule, providers, exports: providers.map((p) => p.provide) };
+  }
+}

@@ -1,0 +1,116 @@
+import { Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+} from 'class-validator';
+
+/** Parses "true"/"false"/"1"/"0"; anything else is left as a string so IsBoolean rejects it. */
+const toBoolean = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (v === 'true' || v === '1' || v === 'yes') return true;
+  if (v === 'false' || v === '0' || v === 'no') return false;
+  return value;
+};
+
+/** Numbers from env: an empty string or junk must fail validation rather than become 0 or NaN silently. */
+const toNumber = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim();
+  if (v === '' || !/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v)) return value;
+  return Number(v);
+};
+
+const Seconds = (min: number, max: number): PropertyDecorator => {
+  return (target, key) => {
+    Transform(toNumber)(target, key);
+    IsNumber({ allowNaN: false, allowInfinity: false }, { message: `must be a number of seconds` })(target, key);
+    Min(min)(target, key);
+    Max(max)(target, key);
+  };
+};
+
+const Int = (min: number, max: number): PropertyDecorator => {
+  return (target, key) => {
+    Transform(toNumber)(target, key);
+    IsInt({ message: 'must be a whole number' })(target, key);
+    Min(min)(target, key);
+    Max(max)(target, key);
+  };
+};
+
+const Num = (min: number, max: number): PropertyDecorator => {
+  return (target, key) => {
+    Transform(toNumber)(target, key);
+    IsNumber({ allowNaN: false, allowInfinity: false }, { message: 'must be a number' })(target, key);
+    Min(min)(target, key);
+    Max(max)(target, key);
+  };
+};
+
+const Bool = (): PropertyDecorator => {
+  return (target, key) => {
+    Transform(toBoolean)(target, key);
+    IsBoolean({ message: 'must be true or false' })(target, key);
+  };
+};
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'verbose'] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+
+/**
+ * Every variable Sluice reads, with its default. Property names are the variable names so that a
+ * validation error names the variable the operator has to fix.
+ */
+export class EnvironmentVariables {
+  @Int(1, 65535) PORT = 3000;
+  @IsOptional()
+  @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// or rediss:// URL' })
+  REDIS_URL?: string;
+  @Matches(/^[A-Za-z0-9_{}.-]{1,64}$/, { message: 'must be 1-64 characters of letters, digits, _ . - { }' })
+  QUEUE_PREFIX = 'sluice';
+  @IsOptional() @IsString() API_KEYS?: string;
+  @Num(0.001, 1024) API_BODY_LIMIT_MB = 16;
+
+  @Seconds(0.05, 7 * 24 * 3600) TASK_TIME_LIMIT = 600;
+  @Seconds(0.01, 7 * 24 * 3600) TASK_SOFT_TIME_LIMIT = 540;
+  @Int(0, 100) TASK_MAX_RETRIES = 3;
+  @Seconds(0, 7 * 24 * 3600) TASK_RETRY_BACKOFF = 60;
+  @Seconds(0, 7 * 24 * 3600) TASK_RETRY_BACKOFF_MAX = 600;
+  @Bool() TASK_RETRY_JITTER = true;
+  @Seconds(1, 365 * 24 * 3600) TASK_RESULT_EXPIRES = 86400;
+
+  @Int(1, 65535) WORKER_PORT = 3001;
+  @Int(1, 256) WORKER_CONCURRENCY = 4;
+  @Int(1, 64) WORKER_PREFETCH_MULTIPLIER = 1;
+  @Int(0, 1_000_000) WORKER_MAX_TASKS_PER_CHILD = 10;
+  @Int(0, 1024 * 1024 * 1024) WORKER_MAX_MEMORY_PER_CHILD = 2048000;
+  @Matches(/^\s*[A-Za-z0-9_.-]+(\s*,\s*[A-Za-z0-9_.-]+)*\s*$/, { message: 'must be a comma-separated list of queue names' })
+  WORKER_QUEUES = 'cpu_intensive';
+  @Seconds(0, 3600) WORKER_CANCEL_GRACE = 5;
+  @Seconds(0.5, 3600) WORKER_LOCK_DURATION = 30;
+  @Seconds(0.2, 3600) WORKER_STALLED_INTERVAL = 30;
+
+  @Num(0, 100) ALERT_FAILURE_RATE_WARNING = 10;
+  @Num(0, 100) ALERT_FAILURE_RATE_CRITICAL = 20;
+  @Seconds(0, 7 * 24 * 3600) ALERT_TASK_DURATION_WARNING = 480;
+  @Seconds(0, 7 * 24 * 3600) ALERT_TASK_DURATION_CRITICAL = 570;
+  @Num(0, 1024 * 1024) ALERT_MEMORY_WARNING_MB = 1536;
+  @Num(0, 1024 * 1024) ALERT_MEMORY_CRITICAL_MB = 1946;
+  @Seconds(1, 30 * 24 * 3600) ALERT_WINDOW = 3600;
+  @Int(1, 1_000_000) ALERT_MIN_SAMPLES = 10;
+  @Seconds(0.1, 3600) ALERT_EVAL_INTERVAL = 5;
+
+  @Bool() ENABLE_DIAGNOSTIC_TASKS = false;
+  @IsIn(LOG_LEVELS as unknown as string[], { message: `must be one of ${LOG_LEVELS.join(', ')}` })
+  LOG_LEVEL: LogLevelName = 'info';
+}
+
+export const ENV_VARIABLES = [...Object.keys(new EnvironmentVariables()), 'REDIS_URL', 'API_KEYS'];

@@ -1,0 +1,58 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsNumber, IsObject, IsOptional, IsString, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
+
+/** BullMQ's priority range: 1 is the highest, 2^21 the lowest. */
+export const MAX_PRIORITY = 2_097_152;
+
+export class SubmitTaskOptionsDto {
+  @ApiPropertyOptional({ minimum: 1, maximum: MAX_PRIORITY, description: 'BullMQ priority: 1 is the highest' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_PRIORITY)
+  priority?: number;
+
+  @ApiPropertyOptional({ minimum: 0, example: 30, description: 'Hold the task back this many seconds' })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(365 * 24 * 3600)
+  delay_seconds?: number;
+
+  @ApiPropertyOptional({ maxLength: 256, description: 'Submitting the same key again returns the existing task' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 256)
+  @Matches(/^[\x21-\x7e]+$/, { message: 'idempotency_key must be printable ASCII without spaces' })
+  idempotency_key?: string;
+}
+
+export class SubmitTaskDto {
+  @ApiProperty({ example: 'automated_gather_creation' })
+  @IsString()
+  @Length(1, 128)
+  task_name: string;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description: "The task type's payload; validated against that type's schema",
+    example: {
+      participants: [
+        { id: 'u1', location: { lat: 52.37, lon: 4.89 }, availability: ['sat-18'], interests: ['chess'] },
+      ],
+      group_size: { min: 2, max: 8 },
+      max_distance_km: 10,
+    },
+  })
+  @IsOptional()
+  @IsObject()
+  payload?: Record<string, unknown>;
+
+  @ApiPropertyOptional({ type: SubmitTaskOptionsDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => SubmitTaskOptionsDto)
+  options?: SubmitTaskOptionsDto;
+}

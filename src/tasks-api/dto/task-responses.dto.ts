@@ -1,0 +1,60 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { TASK_STATUSES, TaskStatus } from '../../tasks/task-status';
+
+export class ErrorResponseDto {
+  @ApiProperty({ example: 'Task not found' })
+  detail: string;
+}
+
+export class TaskSubmittedDto {
+  @ApiProperty({ format: 'uuid' }) task_id: string;
+  @ApiProperty() task_name: string;
+  @ApiProperty({ enum: TASK_STATUSES, example: 'pending' }) status: TaskStatus;
+  @ApiProperty({ example: 'cpu_intensive' }) queue: string;
+  @ApiProperty({ format: 'date-time' }) submitted_at: string;
+}
+
+export class TaskErrorDto {
+  @ApiProperty({ example: 'TimeLimitExceeded' }) type: string;
+  @ApiProperty() message: string;
+}
+
+export class TaskStatusDto {
+  @ApiProperty({ format: 'uuid' }) task_id: string;
+  @ApiProperty() task_name: string;
+  @ApiProperty() queue: string;
+  @ApiProperty({ enum: TASK_STATUSES }) status: TaskStatus;
+  @ApiProperty({ minimum: 0, maximum: 100 }) progress: number;
+  @ApiProperty({ description: 'Runs started, the current one included' }) attempts: number;
+  @ApiProperty() max_retries: number;
+  @ApiProperty({ format: 'date-time' }) submitted_at: string;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) started_at: string | null;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) finished_at: string | null;
+  @ApiProperty({ nullable: true, type: Number }) duration_seconds: number | null;
+  @ApiPropertyOptional({ nullable: true, description: "The handler's result" }) result: unknown;
+  @ApiProperty({ type: TaskErrorDto, nullable: true }) error: TaskErrorDto | null;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) cancelled_at: string | null;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String, description: 'When a retrying task runs again' })
+  next_retry_at: string | null;
+}
+
+export class TaskListDto {
+  @ApiProperty({ type: [TaskStatusDto] }) items: TaskStatusDto[];
+  @ApiProperty({ nullable: true, type: String }) next_cursor: string | null;
+}
+
+export class TaskCancelledDto {
+  @ApiProperty({ format: 'uuid' }) task_id: string;
+  @ApiProperty({ example: 'cancelled' }) status: 'cancelled';
+  @ApiProperty({ example: 'Task was pending and has been removed from the queue' }) message: string;
+  @ApiProperty({ enum: [TaskStatus.Pending, TaskStatus.Retrying, TaskStatus.Processing, TaskStatus.Cancelled] })
+  previous_state: TaskStatus;
+  @ApiProperty({ format: 'date-time' }) cancelled_at: string;
+}
+
+export class TaskCancellingDto {
+  @ApiProperty({ format: 'uuid' }) task_id: string;
+  @ApiProperty({ example: 'cancelling' }) status: 'cancelling';
+  @ApiProperty({ example: 'Termination requested' }) message: string;
+  @ApiProperty({ example: 'processing' }) previous_state: TaskStatus.Processing;
+}

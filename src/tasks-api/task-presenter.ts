@@ -1,0 +1,26 @@
+import { TaskRecord } from '../tasks/store/task-record';
+import { TaskStatusDto } from './dto/task-responses.dto';
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export function presentTask(r: TaskRecord): TaskStatusDto {
+  return {
+    task_id: r.id,
+    task_name: r.taskName,
+    queue: r.queue,
+    status: r.status,
+    progress: r.progress,
+    attempts: r.attempts,
+    max_retries: r.maxRetries,
+    submitted_at: iso(r.submittedAt)!,
+    started_at: iso(r.startedAt),
+    finished_at: iso(r.finishedAt),
+    duration_seconds: r.duration,
+    result: r.result,
+    error: r.error,
+    cancelled_at: iso(r.cancelledAt),
+    next_retry_at: iso(r.nextRetryAt),
+  };
+}
+
+export { iso };

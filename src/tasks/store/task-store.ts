@@ -1,0 +1,221 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { REDIS_CLIENT } from '../../redis/redis.module';
+import { RedisKeys } from '../../redis/redis-keys';
+import { StoreUnavailableError } from '../task.errors';
+import { TaskStatus } from '../task-status';
+import { TaskRecord, pairsToObject, parseRecord } from './task-record';
+import {
+  CANCEL_SCRIPT,
+  CREATE_SCRIPT,
+  DISCARD_SCRIPT,
+  FINISH_SCRIPT,
+  LIST_SCRIPT,
+  PROGRESS_SCRIPT,
+  START_SCRIPT,
+  SWEEP_SCRIPT,
+} from './task-store.scripts';
+
+type Reply = (string | string[])[];
+
+interface ScriptedRedis extends Redis {
+  sluiceCreate(key: string, ...args: (string | number)[]): Promise<Reply>;
+  sluiceDiscard(key: string, ...args: (string | number)[]): Promise<number>;
+  sluiceStart(key: string, ...args: (string | number)[]): Promise<string[]>;
+  sluiceFinish(key: string, ...args: (string | number)[]): Promise<string[]>;
+  sluiceCancel(key: string, ...args: (string | number)[]): Promise<string[]>;
+  sluiceProgress(key: string, ...args: (string | number)[]): Promise<number>;
+  sluiceList(key: string, ...args: (string | number)[]): Promise<Reply>;
+  sluiceSweep(...args: (string | number)[]): Promise<number>;
+}
+
+export interface CreateInput {
+  id: string;
+  taskName: string;
+  queue: string;
+  submittedAt: number;
+  maxRetries: number;
+  ttlSeconds: number;
+  idempotency?: { key: string; value: string };
+}
+export type CreateResult = { created: true; seq: number } | { created: false; existing: string };
+
+export type StartResult =
+  | { kind: 'missing' }
+  | { kind: 'final'; status: TaskStatus }
+  | { kind: 'revoked'; previous: TaskStatus }
+  | { kind: 'lost'; attempts: number; runId: string }
+  | { kind: 'started'; previous: TaskStatus; attempts: number };
+
+export type FinishResult = { kind: 'missing' } | { kind: 'conflict'; status: TaskStatus } | { kind: 'ok' };
+
+export type CancelResult =
+  | { kind: 'missing' }
+  | { kind: 'final'; status: TaskStatus; cancelledAt: number | null }
+  | { kind: 'cancelled'; previous: TaskStatus; cancelledAt: number }
+  | { kind: 'running' };
+
+export interface FinishInput {
+  to: TaskStatus.Completed | TaskStatus.Failed | TaskStatus.Retrying | TaskStatus.Cancelled;
+  now: number;
+  fields: Record<string, string | number>;
+  /** Counter increments in the shared stats hash, applied with the transition. */
+  stats: Record<string, number>;
+  /** Feeds the failure-rate window: 'ok' for completed, 'fail' for failed. */
+  outcome?: 'ok' | 'fail';
+}
+
+export interface ListFilter {
+  status?: TaskStatus;
+  taskName?: string;
+}
+
+/**
+ * The task status records, their indexes and counters in Redis. Every transition is one Lua
+ * script, so the status is never computed from BullMQ's state and its cost is the same at any backlog.
+ */
+@Injectable()
+export class TaskStore {
+  private readonly redis: ScriptedRedis;
+
+  constructor(
+    @Inject(REDIS_CLIENT) redis: Redis,
+    readonly keys: RedisKeys,
+  ) {
+    this.redis = redis as ScriptedRedis;
+    const define = (name: string, numberOfKeys: number, lua: string): void => {
+      if (!(name in this.redis)) this.redis.defineCommand(name, { numberOfKeys, lua });
+    };
+    define('sluiceCreate', 1, CREATE_SCRIPT);
+    define('sluiceDiscard', 1, DISCARD_SCRIPT);
+    define('sluiceStart', 1, START_SCRIPT);
+    define('sluiceFinish', 1, FINISH_SCRIPT);
+    define('sluiceCancel', 1, CANCEL_SCRIPT);
+    define('sluiceProgress', 1, PROGRESS_SCRIPT);
+    define('sluiceList', 1, LIST_SCRIPT);
+    define('sluiceSweep', 0, SWEEP_SCRIPT);
+  }
+
+  get client(): Redis {
+    return this.redis;
+  }
+
+  async create(input: CreateInput): Promise<CreateResult> {
+    const reply = await this.call(() =>
+      this.redis.sluiceCreate(
+        this.keys.task(input.id),
+        this.keys.prefix,
+        input.id,
+        input.taskName,
+        input.queue,
+        input.submittedAt,
+        input.maxRetries,
+        input.idempotency ? this.keys.idempotency(input.idempotency.key) : '',
+        input.idempotency?.value ?? '',
+        Math.ceil(input.ttlSeconds),
+      ),
+    );
+    if (reply[0] === 'created') return { created: true, seq: Number(reply[1]) };
+    if (reply[0] === 'exists') return { created: false, existing: reply[1] as string };
+    throw new Error(`Task ${input.id} already exists`);
+  }
+
+  async discard(id: string, idempotencyKey?: string): Promise<void> {
+    await this.call(() =>
+      this.redis.sluiceDiscard(this.keys.task(id), this.keys.prefix, id, idempotencyKey ? this.keys.idempotency(idempotencyKey) : ''),
+    );
+  }
+
+  async get(id: string): Promise<TaskRecord | null> {
+    const h = await this.call(() => this.redis.hgetall(this.keys.task(id)));
+    return Object.keys(h).length === 0 ? null : parseRecord(id, h);
+  }
+
+  async start(id: string, now: number, runId: string, workerId: string): Promise<StartResult> {
+    const r = await this.call(() => this.redis.sluiceStart(this.keys.task(id), this.keys.prefix, id, now, runId, workerId));
+    switch (r[0]) {
+      case 'final':
+        return { kind: 'final', status: r[1] as TaskStatus };
+      case 'revoked':
+        return { kind: 'revoked', previous: r[1] as TaskStatus };
+      case 'lost':
+        return { kind: 'lost', attempts: Number(r[1]), runId: r[2] };
+      case 'started':
+        return { kind: 'started', previous: r[1] as TaskStatus, attempts: Number(r[2]) };
+      default:
+        return { kind: 'missing' };
+    }
+  }
+
+  async finish(id: string, input: FinishInput): Promise<FinishResult> {
+    const final = input.to !== TaskStatus.Retrying;
+    const fields: Record<string, string> = {};
+    for (const [k, v] of Object.entries(input.fields)) fields[k] = String(v);
+    const r = await this.call(() =>
+      this.redis.sluiceFinish(
+        this.keys.task(id),
+        this.keys.prefix,
+        id,
+        input.now,
+        input.to,
+        JSON.stringify(fields),
+        final ? '1' : '0',
+        JSON.stringify(input.stats),
+        input.outcome ?? '',
+      ),
+    );
+    if (r[0] === 'ok') return { kind: 'ok' };
+    if (r[0] === 'conflict') return { kind: 'conflict', status: r[1] as TaskStatus };
+    return { kind: 'missing' };
+  }
+
+  async cancel(id: string, now: number, revokeTtlSeconds: number): Promise<CancelResult> {
+    const r = await this.call(() =>
+      this.redis.sluiceCancel(this.keys.task(id), this.keys.prefix, id, now, Math.ceil(revokeTtlSeconds)),
+    );
+    switch (r[0]) {
+      case 'final':
+        return { kind: 'final', status: r[1] as TaskStatus, cancelledAt: r[2] ? Number(r[2]) : null };
+      case 'cancelled':
+        return { kind: 'cancelled', previous: r[1] as TaskStatus, cancelledAt: Number(r[2]) };
+      case 'running':
+        return { kind: 'running' };
+      default:
+        return { kind: 'missing' };
+    }
+  }
+
+  async isRevoked(id: string): Promise<boolean> {
+    return (await this.call(() => this.redis.exists(this.keys.revoked(id)))) === 1;
+  }
+
+  async progress(id: string, runId: string, pct: number, message: string): Promise<void> {
+    await this.call(() => this.redis.sluiceProgress(this.keys.task(id), runId, pct, message));
+  }
+
+  async list(filter: ListFilter, limit: number, cursor?: number): Promise<{ items: TaskRecord[]; nextCursor: number | null }> {
+    const reply = await this.call(() =>
+      this.redis.sluiceList(this.keys.index(filter), cursor === undefined ? '+inf' : cursor, limit, `${this.keys.prefix}:task:`),
+    );
+    const items: TaskRecord[] = [];
+    for (let i = 1; i < reply.length; i += 2) {
+      items.push(parseRecord(reply[i] as string, pairsToObject(reply[i + 1] as string[])));
+    }
+    return { items, nextCursor: reply[0] ? Number(reply[0]) : null };
+  }
+
+  /** Drops index entries of expired records; returns how many expiry entries were processed. */
+  async sweep(now: number, batch = 500): Promise<number> {
+    return this.call(() => this.redis.sluiceSweep(this.keys.prefix, now, batch));
+  }
+
+  /** Maps connection failures to StoreUnavailableError (503); script errors stay bugs (500). */
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof Error && err.name === 'ReplyError') throw err;
+      throw new StoreUnavailableError(`Redis is unavailable: ${(err as Error).message}`);
+    }
+  }
+}

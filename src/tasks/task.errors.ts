@@ -1,0 +1,52 @@
+/**
+ * Named errors of the task domain. The names double as the `error.type` a client sees and as the
+ * `exception` label in metrics, so they must stay stable.
+ */
+export class TaskError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The soft time limit passed; a handler may finish, clean up or throw. */
+export class SoftTimeLimitExceeded extends TaskError {}
+/** The hard time limit passed and the child was killed. */
+export class TimeLimitExceeded extends TaskError {}
+/** The child's RSS passed WORKER_MAX_MEMORY_PER_CHILD while it ran the task. */
+export class MemoryLimitExceeded extends TaskError {}
+/** The child, or the whole worker, died while running the task. */
+export class WorkerLostError extends TaskError {}
+/** The task was revoked. */
+export class TaskCancelled extends TaskError {}
+/** Thrown by a handler to fail its task at once, without retries. */
+export class NonRetryableTaskError extends TaskError {}
+
+export class TaskNotFoundError extends TaskError {
+  constructor(readonly taskId: string) {
+    super('Task not found');
+  }
+}
+export class UnknownTaskNameError extends TaskError {
+  constructor(
+    readonly taskName: string,
+    readonly known: string[],
+  ) {
+    super(`Unknown task_name '${taskName}'. Known task names: ${known.join(', ')}`);
+  }
+}
+export class InvalidPayloadError extends TaskError {
+  constructor(readonly problems: string[]) {
+    super(`Invalid payload: ${problems.join('; ')}`);
+  }
+}
+export class IdempotencyConflictError extends TaskError {
+  constructor(readonly taskId: string) {
+    super(`idempotency_key was already used for task ${taskId} with a different task_name or payload`);
+  }
+}
+export class TaskNotCancellableError extends TaskError {}
+/** Redis did not answer; the API maps this to 503. */
+export class StoreUnavailableError extends TaskError {}
+export class InvalidPolicyError extends TaskError {}
+export class DuplicateTaskTypeError extends TaskError {}

@@ -1,0 +1,43 @@
+import { BullModule } from '@nestjs/bullmq';
+import { Module } from '@nestjs/common';
+import { ConnectionOptions } from 'bullmq';
+import { APP_CONFIG, REDIS_CONFIG } from '../config/config.module';
+import { AppConfig, RedisConfig } from '../config/configuration';
+import { FAIL_FAST_OPTIONS } from '../redis/redis.factory';
+import { RevocationBus } from './revocation.bus';
+import { TaskStore } from './store/task-store';
+import { TaskCancellation } from './task-cancellation.service';
+import { QUEUE_NAMES } from './task-names';
+import { TaskQuery } from './task-query.service';
+import { TaskQueues } from './task-queues';
+import { TaskRegistry } from './task-registry';
+import { TaskSubmitter } from './task-submitter.service';
+
+/**
+ * The task domain: registry and policies, status store, submission, queries and cancellation.
+ * Both the API and the worker import it; it imports neither.
+ */
+@Module({
+  imports: [
+    BullModule.forRootAsync({
+      inject: [REDIS_CONFIG],
+      useFactory: (cfg: RedisConfig) => ({
+        prefix: cfg.prefix,
+        // Producers fail fast while Redis is away, so requests get a 503 instead of hanging.
+        connection: { url: cfg.url, ...FAIL_FAST_OPTIONS } as ConnectionOptions,
+      }),
+    }),
+    BullModule.registerQueue(...QUEUE_NAMES.map((name) => ({ name }))),
+  ],
+  providers: [
+    { provide: TaskRegistry, inject: [APP_CONFIG], useFactory: (cfg: AppConfig) => TaskRegistry.fromConfig(cfg) },
+    TaskStore,
+    TaskQueues,
+    TaskSubmitter,
+    TaskQuery,
+    TaskCancellation,
+    RevocationBus,
+  ],
+  exports: [TaskRegistry, TaskStore, TaskQueues, TaskSubmitter, TaskQuery, TaskCancellation, RevocationBus],
+})
+export class TasksModule {}
