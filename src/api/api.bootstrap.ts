@@ -5,8 +5,8 @@ import { AppConfig } from '../config/configuration';
 import { API_KEY_SCHEME } from '../tasks-api/api-key.guard';
 import { ApiModule } from './api.module';
 
-export async function createApiApp(config: AppConfig): Promise<NestFastifyApplication> {
-  const app = await createHttpApp(ApiModule.forRoot(config), config, config.server.bodyLimitBytes);
+export async function createApiApp(config: AppConfig, shutdownHooks = true): Promise<NestFastifyApplication> {
+  const app = await createHttpApp(ApiModule.forRoot(config), config, { bodyLimitBytes: config.server.bodyLimitBytes, shutdownHooks });
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

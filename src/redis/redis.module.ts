@@ -1,4 +1,4 @@
-import { Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
+import { Global, Inject, Injectable, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { REDIS_CONFIG } from '../config/config.module';
 import { RedisConfig } from '../config/configuration';
@@ -7,9 +7,26 @@ import { RedisKeys } from './redis-keys';
 
 export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
 
+/** How long start-up waits for Redis; after that the process starts anyway and reports not-ready. */
+const CONNECT_WAIT_MS = 3000;
+
 @Injectable()
-class RedisCloser implements OnApplicationShutdown {
+class RedisLifecycle implements OnModuleInit, OnApplicationShutdown {
   constructor(@Inject(REDIS_CLIENT) private readonly redis: Redis) {}
+
+  /** Commands fail fast while disconnected, so the first requests must not race the first connect. */
+  async onModuleInit(): Promise<void> {
+    if (this.redis.status === 'ready') return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, CONNECT_WAIT_MS);
+      this.redis.once('ready', done);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  }
+
   onApplicationShutdown(): void {
     this.redis.disconnect();
   }
@@ -30,7 +47,7 @@ class RedisCloser implements OnApplicationShutdown {
       },
     },
     { provide: RedisKeys, inject: [REDIS_CONFIG], useFactory: (cfg: RedisConfig) => new RedisKeys(cfg.prefix) },
-    RedisCloser,
+    RedisLifecycle,
   ],
   exports: [REDIS_CLIENT, RedisKeys],
 })

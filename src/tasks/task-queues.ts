@@ -1,15 +1,23 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { withDeadline } from '../common/deadline.util';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Queue } from 'bullmq';
 import { QueueName } from './task-names';
 
 /** The BullMQ queues by name; one per QueueName, registered by TasksModule. */
 @Injectable()
-export class TaskQueues {
+export class TaskQueues implements OnModuleInit {
   private readonly byName: Map<string, Queue>;
 
   constructor(@InjectQueue(QueueName.CpuIntensive) cpuIntensive: Queue) {
     this.byName = new Map([[QueueName.CpuIntensive, cpuIntensive]]);
+  }
+
+  /** Producers fail fast while disconnected, so wait for the first connection (but not forever). */
+  async onModuleInit(): Promise<void> {
+    await Promise.all(
+      this.all().map((q) => withDeadline(q.waitUntilReady(), 3000, () => new Error('timeout')).catch(() => undefined)),
+    );
   }
 
   get(name: string): Queue {

@@ -1,0 +1,83 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { AddressInfo, createServer } from 'node:net';
+
+export interface EmbeddedRedis {
+  url: string;
+  port: number;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export class RedisServerMissingError extends Error {
+  override readonly name = 'RedisServerMissingError';
+  constructor(binary: string) {
+    super(
+      `Could not run '${binary}': no Redis is configured or reachable, and redis-server is not installed. ` +
+        'Install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL to a running Redis.',
+    );
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts a throwaway `redis-server` on a free loopback port that keeps nothing on disk. Used by
+ * `npm start` when no Redis is configured or reachable, and by the test suites.
+ */
+export async function startEmbeddedRedis(binary = 'redis-server', attempts = 3): Promise<EmbeddedRedis> {
+  let lastError: Error | undefined;
+  for (let i = 0; i < attempts; i++) {
+    const port = await freePort();
+    try {
+      return await launch(binary, port);
+    } catch (err) {
+      if (err instanceof RedisServerMissingError) throw err;
+      lastError = err as Error; // another process took the port between probe and bind: try another
+    }
+  }
+  throw lastError ?? new Error('redis-server did not start');
+}
+
+function launch(binary: string, port: number): Promise<EmbeddedRedis> {
+  const child = spawn(
+    binary,
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'notice'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const stop = (): Promise<void> =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    let ready = false;
+    // Keep draining the pipes after start-up: a full pipe would block redis-server.
+    const onData = (chunk: Buffer): void => {
+      if (ready) return;
+      output += chunk.toString();
+      if (output.includes('Ready to accept connections')) {
+        ready = true;
+        output = '';
+        resolve({ url: `redis://127.0.0.1:${port}`, port, process: child, stop });
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'ENOENT' ? new RedisServerMissingError(binary) : err),
+    );
+    child.once('exit', (code) => reject(new Error(`redis-server exited with code ${code}: ${output.trim().slice(-500)}`)));
+  });
+}

@@ -1,0 +1,52 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { createApiApp } from './api/api.bootstrap';
+import { resolveDevRedis } from './app/dev-redis';
+import { runEntryPoint } from './app/entry-point';
+import { loadConfig } from './config/configuration';
+import { createWorkerApp } from './worker/worker.bootstrap';
+
+/**
+ * All-in-one for a laptop (`npm start`): the API and a worker in one process, on a Redis that is
+ * configured, local, or embedded, and with a generated API key when none is set.
+ */
+runEntryPoint(async () => {
+  const logger = new Logger('Dev');
+  const env = { ...process.env };
+
+  const redis = await resolveDevRedis(env);
+  env.REDIS_URL = redis.url;
+  if (redis.embedded) {
+    logger.log(`Started embedded redis-server url=${redis.url}`);
+    // The embedded server must not outlive us, however we exit.
+    process.on('exit', () => redis.embedded?.process.kill('SIGKILL'));
+  } else {
+    logger.log(`Using Redis source=${redis.source}`);
+  }
+  if (!env.API_KEYS) {
+    env.API_KEYS = randomBytes(24).toString('base64url');
+    process.stdout.write(`\nAPI_KEYS was not set; generated an API key for this run:\n\n  X-API-Key: ${env.API_KEYS}\n\n`);
+  }
+
+  const config = loadConfig(env);
+  const api = await createApiApp(config, false);
+  const worker = await createWorkerApp(config, false);
+  await api.listen({ port: config.server.port, host: '127.0.0.1' });
+  await worker.listen({ port: config.worker.port, host: '127.0.0.1' });
+  logger.log(
+    `Sluice is up api=http://127.0.0.1:${config.server.port} docs=http://127.0.0.1:${config.server.port}/docs worker=http://127.0.0.1:${config.worker.port}`,
+  );
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`Shutting down signal=${signal}`);
+    await Promise.allSettled([api.close(), worker.close()]);
+    await redis.embedded?.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+});

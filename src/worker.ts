@@ -1,0 +1,14 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { runEntryPoint } from './app/entry-point';
+import { loadConfig, requireApiKeys } from './config/configuration';
+import { createWorkerApp } from './worker/worker.bootstrap';
+
+/** Worker deployment: node dist/worker.js */
+runEntryPoint(async () => {
+  const config = loadConfig(process.env);
+  requireApiKeys(config);
+  const app = await createWorkerApp(config);
+  await app.listen({ port: config.worker.port, host: '0.0.0.0' });
+  new Logger('Bootstrap').log(`Worker listening port=${config.worker.port} queues=${config.worker.queues.join(',')}`);
+});
