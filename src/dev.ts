@@ -4,7 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { createApiApp } from './api/api.bootstrap';
 import { resolveDevRedis } from './app/dev-redis';
 import { runEntryPoint } from './app/entry-point';
+import { closeOnSignals } from './app/signals';
 import { loadConfig } from './config/configuration';
+import { QueueConsumer } from './processor/queue-consumer';
 import { createWorkerApp } from './worker/worker.bootstrap';
 
 /**
@@ -30,23 +32,16 @@ runEntryPoint(async () => {
   }
 
   const config = loadConfig(env);
-  const api = await createApiApp(config, false);
-  const worker = await createWorkerApp(config, false);
+  const api = await createApiApp(config);
+  const worker = await createWorkerApp(config);
   await api.listen({ port: config.server.port, host: '127.0.0.1' });
   await worker.listen({ port: config.worker.port, host: '127.0.0.1' });
   logger.log(
     `Sluice is up api=http://127.0.0.1:${config.server.port} docs=http://127.0.0.1:${config.server.port}/docs worker=http://127.0.0.1:${config.worker.port}`,
   );
 
-  let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    logger.log(`Shutting down signal=${signal}`);
-    await Promise.allSettled([api.close(), worker.close()]);
-    await redis.embedded?.stop();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  closeOnSignals([api, worker], {
+    after: async () => redis.embedded?.stop(),
+    onRepeat: () => worker.get(QueueConsumer).hurry(),
+  });
 });

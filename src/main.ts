@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApiApp } from './api/api.bootstrap';
 import { runEntryPoint } from './app/entry-point';
+import { closeOnSignals } from './app/signals';
 import { loadConfig, requireApiKeys } from './config/configuration';
 
 /** API deployment: node dist/main.js */
@@ -10,5 +11,6 @@ runEntryPoint(async () => {
   requireApiKeys(config);
   const app = await createApiApp(config);
   await app.listen({ port: config.server.port, host: '0.0.0.0' });
+  closeOnSignals([app]);
   new Logger('Bootstrap').log(`API listening port=${config.server.port}`);
 });

@@ -1,7 +1,9 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { runEntryPoint } from './app/entry-point';
+import { closeOnSignals } from './app/signals';
 import { loadConfig, requireApiKeys } from './config/configuration';
+import { QueueConsumer } from './processor/queue-consumer';
 import { createWorkerApp } from './worker/worker.bootstrap';
 
 /** Worker deployment: node dist/worker.js */
@@ -10,5 +12,6 @@ runEntryPoint(async () => {
   requireApiKeys(config);
   const app = await createWorkerApp(config);
   await app.listen({ port: config.worker.port, host: '0.0.0.0' });
+  closeOnSignals([app], { onRepeat: () => app.get(QueueConsumer).hurry() });
   new Logger('Bootstrap').log(`Worker listening port=${config.worker.port} queues=${config.worker.queues.join(',')}`);
 });

@@ -2,11 +2,11 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { createHttpApp, initHttpApp } from '../app/http-app';
 import { AppConfig } from '../config/configuration';
-import { API_KEY_SCHEME } from '../tasks-api/api-key.guard';
+import { API_KEY_SCHEME } from '../common/api-key.guard';
 import { ApiModule } from './api.module';
 
-export async function createApiApp(config: AppConfig, shutdownHooks = true): Promise<NestFastifyApplication> {
-  const app = await createHttpApp(ApiModule.forRoot(config), config, { bodyLimitBytes: config.server.bodyLimitBytes, shutdownHooks });
+export async function createApiApp(config: AppConfig): Promise<NestFastifyApplication> {
+  const app = await createHttpApp(ApiModule.forRoot(config), config, config.server.bodyLimitBytes);
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

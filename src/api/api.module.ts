@@ -3,6 +3,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { ConfigModule } from '../config/config.module';
 import { AppConfig } from '../config/configuration';
 import { HealthModule } from '../health/health.module';
+import { MetricsModule } from '../metrics/metrics.module';
 import { RedisModule } from '../redis/redis.module';
 import { TasksApiModule } from '../tasks-api/tasks-api.module';
 
@@ -12,7 +13,15 @@ export class ApiModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [ConfigModule.forRoot(config), RedisModule, ScheduleModule.forRoot(), TasksApiModule, HealthModule.forRoot()],
+      imports: [
+        ConfigModule.forRoot(config),
+        RedisModule,
+        ScheduleModule.forRoot(),
+        // Before TasksApiModule: /api/v1/tasks/metrics and /health are fixed paths beside /:task_id.
+        MetricsModule.forApi(),
+        TasksApiModule,
+        HealthModule.forRoot(),
+      ],
     };
   }
 }

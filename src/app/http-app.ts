@@ -6,18 +6,12 @@ import { HttpExceptionFilter } from '../common/http-exception.filter';
 import { formatValidationErrors } from '../tasks/validation.util';
 import { logLevels } from './logging';
 
-/** Builds a Fastify-based Nest app with the shared error shape, validation and shutdown hooks. */
-export interface HttpAppOptions {
-  bodyLimitBytes: number;
-  /** Off when several apps share a process (npm start): that process closes them itself. */
-  shutdownHooks?: boolean;
-}
-
-export async function createHttpApp(module: unknown, config: AppConfig, options: HttpAppOptions): Promise<NestFastifyApplication> {
+/** Builds the app; entry points close it on signals themselves (see closeOnSignals). */
+export async function createHttpApp(module: unknown, config: AppConfig, bodyLimitBytes: number): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     module as Type,
     // Long ids must reach the controller (and get a 404), not Fastify's 414.
-    new FastifyAdapter({ bodyLimit: options.bodyLimitBytes, logger: false, maxParamLength: 1024 }),
+    new FastifyAdapter({ bodyLimit: bodyLimitBytes, logger: false, maxParamLength: 1024 }),
     { logger: logLevels(config.logLevel), abortOnError: false },
   );
   app.useGlobalFilters(new HttpExceptionFilter());
@@ -30,7 +24,6 @@ export async function createHttpApp(module: unknown, config: AppConfig, options:
       exceptionFactory: (errors) => new UnprocessableEntityException(`Validation failed: ${formatValidationErrors(errors).join('; ')}`),
     }),
   );
-  if (options.shutdownHooks !== false) app.enableShutdownHooks();
   return app;
 }
 

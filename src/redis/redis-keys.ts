@@ -40,15 +40,18 @@ export class RedisKeys {
   get stats(): string {
     return `${this.prefix}:stats`;
   }
-  get outcomes(): string {
-    return `${this.prefix}:outcomes`;
+  /** Finished tasks by finish time, for the failure-rate window: all outcomes, or failures only. */
+  outcomes(kind: 'all' | 'failed'): string {
+    return `${this.prefix}:outcomes:${kind}`;
   }
+  /** Tasks in `processing` by start time, for the task-duration alert. */
   get running(): string {
     return `${this.prefix}:running`;
   }
   heartbeat(workerId: string): string {
     return `${this.prefix}:hb:${workerId}`;
   }
+  /** Worker ids by their last heartbeat time. */
   get heartbeats(): string {
     return `${this.prefix}:hb`;
   }

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TasksModule } from '../tasks/tasks.module';
-import { ApiKeyGuard } from './api-key.guard';
+import { ApiKeyGuard } from '../common/api-key.guard';
 import { TasksController } from './tasks.controller';
 
 /** The HTTP edge of the task domain: translate and delegate. */

@@ -17,7 +17,7 @@ import {
 import { TaskCancellation } from '../tasks/task-cancellation.service';
 import { TaskQuery } from '../tasks/task-query.service';
 import { TaskSubmitter } from '../tasks/task-submitter.service';
-import { API_KEY_SCHEME, ApiKeyGuard } from './api-key.guard';
+import { API_KEY_SCHEME, ApiKeyGuard } from '../common/api-key.guard';
 import { ListTasksQuery } from './dto/list-tasks.query';
 import { SubmitTaskDto } from './dto/submit-task.dto';
 import {

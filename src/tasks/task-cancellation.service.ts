@@ -8,6 +8,7 @@ import { TaskRegistry } from './task-registry';
 import { TaskStatus } from './task-status';
 import { TaskNotCancellableError, TaskNotFoundError } from './task.errors';
 import { isTaskId } from './task-id.util';
+import { TaskEvents } from './task-events';
 
 export type CancelOutcome =
   | { kind: 'cancelled'; previous: TaskStatus; cancelledAt: number; message: string }
@@ -30,6 +31,7 @@ export class TaskCancellation {
     private readonly queues: TaskQueues,
     private readonly registry: TaskRegistry,
     private readonly bus: RevocationBus,
+    private readonly events: TaskEvents,
     @Inject(WORKER_CONFIG) private readonly worker: WorkerConfig,
   ) {}
 
@@ -62,6 +64,7 @@ export class TaskCancellation {
           .remove(taskId)
           .catch((err: Error) => this.logger.warn(`Could not remove revoked job task_id=${taskId} error=${err.message}`));
         this.logger.warn(`Task revoked task_id=${taskId} terminated=false`);
+        this.events.emit('revoked', { taskId, taskName: record.taskName, queue: record.queue, terminated: false });
         return {
           kind: 'cancelled',
           previous: result.previous,

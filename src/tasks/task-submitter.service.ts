@@ -8,6 +8,7 @@ import { TaskRecord } from './store/task-record';
 import { TaskQueues } from './task-queues';
 import { TaskRegistry } from './task-registry';
 import { TaskStatus } from './task-status';
+import { TaskEvents } from './task-events';
 import { IdempotencyConflictError, StoreUnavailableError, TaskNotFoundError } from './task.errors';
 
 export const QUEUE_CALL_DEADLINE_MS = 3000;
@@ -31,6 +32,7 @@ export class TaskSubmitter {
     private readonly registry: TaskRegistry,
     private readonly store: TaskStore,
     private readonly queues: TaskQueues,
+    private readonly events: TaskEvents,
   ) {}
 
   /**
@@ -69,6 +71,7 @@ export class TaskSubmitter {
       });
       throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError(`Could not queue the task: ${(err as Error).message}`);
     }
+    this.events.emit('submitted', { taskId: id, taskName: type.name, queue: type.policy.queue });
     return { created: true, task: { id, taskName: type.name, queue: type.policy.queue, status: TaskStatus.Pending, submittedAt } };
   }
 

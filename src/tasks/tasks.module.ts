@@ -12,6 +12,7 @@ import { TaskQuery } from './task-query.service';
 import { TaskQueues } from './task-queues';
 import { TaskRegistry } from './task-registry';
 import { TaskSubmitter } from './task-submitter.service';
+import { TaskEvents } from './task-events';
 
 /**
  * The task domain: registry and policies, status store, submission, queries and cancellation.
@@ -37,7 +38,8 @@ import { TaskSubmitter } from './task-submitter.service';
     TaskQuery,
     TaskCancellation,
     RevocationBus,
+    TaskEvents,
   ],
-  exports: [TaskRegistry, TaskStore, TaskQueues, TaskSubmitter, TaskQuery, TaskCancellation, RevocationBus],
+  exports: [TaskRegistry, TaskStore, TaskQueues, TaskSubmitter, TaskQuery, TaskCancellation, RevocationBus, TaskEvents],
 })
 export class TasksModule {}

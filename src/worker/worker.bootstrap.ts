@@ -6,8 +6,8 @@ import { WorkerModule } from './worker.module';
 /** Probes and /metrics need no request bodies. */
 const WORKER_BODY_LIMIT = 1024;
 
-export async function createWorkerApp(config: AppConfig, shutdownHooks = true): Promise<NestFastifyApplication> {
-  const app = await createHttpApp(WorkerModule.forRoot(config), config, { bodyLimitBytes: WORKER_BODY_LIMIT, shutdownHooks });
+export async function createWorkerApp(config: AppConfig): Promise<NestFastifyApplication> {
+  const app = await createHttpApp(WorkerModule.forRoot(config), config, WORKER_BODY_LIMIT);
   await initHttpApp(app);
   return app;
 }

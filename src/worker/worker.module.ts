@@ -2,8 +2,10 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '../config/config.module';
 import { AppConfig } from '../config/configuration';
 import { HealthModule } from '../health/health.module';
+import { MetricsModule } from '../metrics/metrics.module';
+import { ChildPoolHealthIndicator } from '../processor/pool-health';
+import { ProcessorModule } from '../processor/processor.module';
 import { RedisModule } from '../redis/redis.module';
-import { TasksModule } from '../tasks/tasks.module';
 
 /** Root of a worker process (node dist/worker.js): no API controllers, only probes and metrics. */
 @Module({})
@@ -11,7 +13,13 @@ export class WorkerModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [ConfigModule.forRoot(config), RedisModule, TasksModule, HealthModule.forRoot()],
+      imports: [
+        ConfigModule.forRoot(config),
+        RedisModule,
+        ProcessorModule,
+        MetricsModule.forWorker(),
+        HealthModule.forRoot({ imports: [ProcessorModule], checks: [ChildPoolHealthIndicator] }),
+      ],
     };
   }
 }

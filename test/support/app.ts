@@ -19,9 +19,9 @@ export function testConfig(redis: TestRedis, env: Record<string, string> = {}): 
 }
 
 export async function startApi(config: AppConfig): Promise<NestFastifyApplication> {
-  return createApiApp(config, false);
+  return createApiApp(config);
 }
 
 export async function startWorker(config: AppConfig): Promise<NestFastifyApplication> {
-  return createWorkerApp(config, false);
+  return createWorkerApp(config);
 }

@@ -63,7 +63,7 @@ return 1
 /**
  * A run begins. KEYS[1] record. ARGV: prefix, id, now, run_id, worker_id.
  * Returns {'missing'} | {'final', status} | {'revoked', prev} | {'lost', attempts, run_id}
- *       | {'started', prev, attempts}.
+ *       | {'started', prev, attempts, previous next_retry_at or ''}.
  */
 export const START_SCRIPT =
   REINDEX +
@@ -81,6 +81,7 @@ if redis.call('EXISTS', prefix .. ':revoked:' .. id) == 1 then
   return {'revoked', status}
 end
 if status == 'processing' then return {'lost', rec[4], rec[5] or ''} end
+local due = redis.call('HGET', KEYS[1], 'next_retry_at') or ''
 reindex(prefix, id, name, seq, status, 'processing')
 local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 redis.call('HSET', KEYS[1], 'status', 'processing', 'started_at', now, 'run_id', ARGV[4], 'worker_id', ARGV[5],
@@ -88,11 +89,11 @@ redis.call('HSET', KEYS[1], 'status', 'processing', 'started_at', now, 'run_id',
 redis.call('HDEL', KEYS[1], 'finished_at', 'error')
 redis.call('ZADD', prefix .. ':running', now, id)
 redis.call('HINCRBY', prefix .. ':stats', 'started', 1)
-return {'started', status, tostring(attempts)}
+return {'started', status, tostring(attempts), due}
 `;
 
 /**
- * A run ends: completed, failed, retrying or cancelled, only from 'processing'.
+ * A run ends: completed, failed, retrying, cancelled, or put back to pending, only from 'processing'.
  * KEYS[1] record. ARGV: prefix, id, now, to_status, fields JSON, '1' if final else '0', stats JSON,
  * outcome ('ok', 'fail' or '').
  * Returns {'missing'} | {'conflict', status} | {'ok', prev}.
@@ -106,6 +107,11 @@ local status, name, seq = rec[1], rec[2], rec[3]
 if not status then return {'missing'} end
 if status ~= 'processing' then return {'conflict', status} end
 reindex(prefix, id, name, seq, status, to)
+if to == 'pending' then
+  -- Put back unstarted (graceful shutdown): the run does not count as an attempt.
+  redis.call('HINCRBY', KEYS[1], 'attempts', -1)
+  redis.call('HDEL', KEYS[1], 'started_at', 'run_id')
+end
 local fields = cjson.decode(ARGV[5])
 local flat = {'status', to}
 for k, v in pairs(fields) do

@@ -45,7 +45,7 @@ export type StartResult =
   | { kind: 'final'; status: TaskStatus }
   | { kind: 'revoked'; previous: TaskStatus }
   | { kind: 'lost'; attempts: number; runId: string }
-  | { kind: 'started'; previous: TaskStatus; attempts: number };
+  | { kind: 'started'; previous: TaskStatus; attempts: number; dueAt: number | null };
 
 export type FinishResult = { kind: 'missing' } | { kind: 'conflict'; status: TaskStatus } | { kind: 'ok' };
 
@@ -56,7 +56,7 @@ export type CancelResult =
   | { kind: 'running' };
 
 export interface FinishInput {
-  to: TaskStatus.Completed | TaskStatus.Failed | TaskStatus.Retrying | TaskStatus.Cancelled;
+  to: TaskStatus.Completed | TaskStatus.Failed | TaskStatus.Retrying | TaskStatus.Cancelled | TaskStatus.Pending;
   now: number;
   fields: Record<string, string | number>;
   /** Counter increments in the shared stats hash, applied with the transition. */
@@ -141,14 +141,14 @@ export class TaskStore {
       case 'lost':
         return { kind: 'lost', attempts: Number(r[1]), runId: r[2] };
       case 'started':
-        return { kind: 'started', previous: r[1] as TaskStatus, attempts: Number(r[2]) };
+        return { kind: 'started', previous: r[1] as TaskStatus, attempts: Number(r[2]), dueAt: r[3] ? Number(r[3]) : null };
       default:
         return { kind: 'missing' };
     }
   }
 
   async finish(id: string, input: FinishInput): Promise<FinishResult> {
-    const final = input.to !== TaskStatus.Retrying;
+    const final = input.to !== TaskStatus.Retrying && input.to !== TaskStatus.Pending;
     const fields: Record<string, string> = {};
     for (const [k, v] of Object.entries(input.fields)) fields[k] = String(v);
     const r = await this.call(() =>

@@ -1,0 +1,207 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { InjectMetric, makeGaugeProvider } from '@willsoto/nestjs-prometheus';
+import { Redis } from 'ioredis';
+import { Gauge } from 'prom-client';
+import { ALERT_CONFIG } from '../config/config.module';
+import { AlertConfig } from '../config/configuration';
+import { REDIS_CLIENT } from '../redis/redis.module';
+import { RedisKeys } from '../redis/redis-keys';
+import { HEARTBEAT_TTL_MS, WorkerHeartbeat } from './heartbeat';
+import { METRIC } from './metric-names';
+import { QUEUE_STATES, QueueStats } from './queue-stats.service';
+import { TaskStats, percentOf } from './task-stats.service';
+
+export type Severity = 'warning' | 'critical';
+export interface Alert {
+  severity: Severity;
+  message: string;
+  metric: 'failure_rate' | 'task_duration' | 'memory_usage' | 'workers';
+  value: number;
+  task_id?: string;
+  worker_id?: string;
+  slot?: number;
+  pid?: number;
+  [key: string]: unknown;
+}
+
+export interface HealthReport {
+  status: 'healthy' | 'warning' | 'critical';
+  metrics: { total_tasks: number; success_rate: number; failure_rate: number };
+  alerts: Alert[];
+  timestamp: string;
+}
+
+export const ALERT_METRIC_PROVIDERS = [
+  makeGaugeProvider({ name: METRIC.alertActive, help: 'Active health alerts by kind and severity', labelNames: ['alert', 'severity'] }),
+  makeGaugeProvider({ name: METRIC.queueLength, help: 'Jobs per queue and BullMQ state (same on every API pod)', labelNames: ['queue', 'state'] }),
+];
+
+/** At most this many running tasks are reported, oldest first, so the report stays bounded. */
+const MAX_DURATION_ALERTS = 50;
+const INTERVAL_NAME = 'sluice-alert-evaluation';
+
+/**
+ * Evaluates the seed's alerts every ALERT_EVAL_INTERVAL in each API process, from Redis state that
+ * costs the same however many tasks have run; the health endpoint serves the latest evaluation.
+ */
+@Injectable()
+export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(AlertEvaluator.name);
+  private latest?: HealthReport;
+  private lastError?: Error;
+  private active = new Map<string, Alert>();
+  private running?: Promise<void>;
+
+  constructor(
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly stats: TaskStats,
+    private readonly queueStats: QueueStats,
+    private readonly scheduler: SchedulerRegistry,
+    @Inject(ALERT_CONFIG) private readonly cfg: AlertConfig,
+    @InjectMetric(METRIC.alertActive) private readonly alertGauge: Gauge,
+    @InjectMetric(METRIC.queueLength) private readonly queueGauge: Gauge,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.tick();
+    const timer = setInterval(() => void this.tick(), this.cfg.evalInterval * 1000);
+    timer.unref();
+    this.scheduler.addInterval(INTERVAL_NAME, timer);
+  }
+
+  onModuleDestroy(): void {
+    if (this.scheduler.doesExist('interval', INTERVAL_NAME)) this.scheduler.deleteInterval(INTERVAL_NAME);
+  }
+
+  /** The latest evaluation, or undefined when Redis could not be read for it. */
+  report(): HealthReport | undefined {
+    return this.lastError ? undefined : this.latest;
+  }
+
+  /** Runs one evaluation now (ticks never overlap). */
+  tick(): Promise<void> {
+    this.running ??= this.evaluate()
+      .then((r) => {
+        this.latest = r;
+        this.lastError = undefined;
+      })
+      .catch((err: Error) => {
+        this.lastError = err;
+        this.logger.warn(`Alert evaluation failed error=${err.message}`);
+      })
+      .finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async evaluate(): Promise<HealthReport> {
+    const now = Date.now();
+    const [snapshot, counts, failure, durations, memory] = await Promise.all([
+      this.stats.snapshot(),
+      this.queueStats.counts(),
+      this.failureRate(now),
+      this.taskDurations(now),
+      this.heartbeats(now),
+    ]);
+    const waiting = QueueStats.total(counts, 'waiting', 'prioritized');
+    const alerts: Alert[] = [...failure, ...durations, ...memory.alerts];
+    if (memory.alive === 0 && waiting > 0) {
+      alerts.push({ severity: 'critical', metric: 'workers', value: waiting, message: `No worker is alive while ${waiting} tasks wait` });
+    }
+    this.publish(alerts, counts);
+    const status = alerts.some((a) => a.severity === 'critical') ? 'critical' : alerts.length ? 'warning' : 'healthy';
+    return {
+      status,
+      metrics: { total_tasks: snapshot.total_tasks, success_rate: snapshot.success_rate, failure_rate: snapshot.failure_rate },
+      alerts,
+      timestamp: new Date(now).toISOString(),
+    };
+  }
+
+  private severity(value: number, warning: number, critical: number): Severity | undefined {
+    if (value > critical) return 'critical';
+    if (value > warning) return 'warning';
+    return undefined;
+  }
+
+  /** Share of the tasks finished (completed or failed) within the window that failed. */
+  private async failureRate(now: number): Promise<Alert[]> {
+    const since = now - this.cfg.window * 1000;
+    const [, , all, failed] = (await this.redis
+      .multi()
+      .zremrangebyscore(this.keys.outcomes('all'), '-inf', `(${since}`)
+      .zremrangebyscore(this.keys.outcomes('failed'), '-inf', `(${since}`)
+      .zcard(this.keys.outcomes('all'))
+      .zcard(this.keys.outcomes('failed'))
+      .exec())!.map(([err, v]) => {
+      if (err) throw err;
+      return Number(v);
+    });
+    if (all < this.cfg.minSamples) return [];
+    const rate = percentOf(failed, all);
+    const severity = this.severity(rate, this.cfg.failureRateWarning, this.cfg.failureRateCritical);
+    if (!severity) return [];
+    return [{ severity, metric: 'failure_rate', value: rate, message: `Failure rate ${rate}% over the last ${this.cfg.window} seconds (${failed} of ${all} tasks)` }];
+  }
+
+  private async taskDurations(now: number): Promise<Alert[]> {
+    const oldest = await this.redis.zrangebyscore(this.keys.running, '-inf', now - this.cfg.taskDurationWarning * 1000, 'WITHSCORES', 'LIMIT', 0, MAX_DURATION_ALERTS);
+    const alerts: Alert[] = [];
+    for (let i = 0; i < oldest.length; i += 2) {
+      const seconds = Math.round((now - Number(oldest[i + 1])) / 1000);
+      const severity = this.severity(seconds, this.cfg.taskDurationWarning, this.cfg.taskDurationCritical) ?? 'warning';
+      alerts.push({ severity, metric: 'task_duration', value: seconds, task_id: oldest[i], message: `Task ${oldest[i]} running for ${seconds} seconds` });
+    }
+    return alerts;
+  }
+
+  private async heartbeats(now: number): Promise<{ alive: number; alerts: Alert[] }> {
+    await this.redis.zremrangebyscore(this.keys.heartbeats, '-inf', `(${now - HEARTBEAT_TTL_MS}`);
+    const ids = await this.redis.zrange(this.keys.heartbeats, '0', '-1');
+    if (ids.length === 0) return { alive: 0, alerts: [] };
+    const beats = (await this.redis.mget(ids.map((id) => this.keys.heartbeat(id)))).filter((b): b is string => b !== null);
+    const alerts: Alert[] = [];
+    for (const beat of beats.map((b) => JSON.parse(b) as WorkerHeartbeat)) {
+      for (const child of beat.children) {
+        const mb = Math.round((child.rss_bytes / (1024 * 1024)) * 10) / 10;
+        const severity = this.severity(mb, this.cfg.memoryWarningMb, this.cfg.memoryCriticalMb);
+        if (!severity) continue;
+        alerts.push({
+          severity,
+          metric: 'memory_usage',
+          value: mb,
+          worker_id: beat.worker_id,
+          slot: child.slot,
+          ...(child.pid === null ? {} : { pid: child.pid }),
+          ...(child.task_id ? { task_id: child.task_id } : {}),
+          message: `Worker child pid=${child.pid} of ${beat.worker_id} using ${mb} MB`,
+        });
+      }
+    }
+    return { alive: beats.length, alerts };
+  }
+
+  /** Sets the gauges and logs each alert when it starts and when it clears. */
+  private publish(alerts: Alert[], counts: Awaited<ReturnType<QueueStats['counts']>>): void {
+    const next = new Map(alerts.map((a) => [`${a.metric}|${a.task_id ?? ''}|${a.worker_id ?? ''}|${a.slot ?? ''}`, a]));
+    for (const [key, a] of next) {
+      const before = this.active.get(key);
+      if (!before || before.severity !== a.severity) this.logger.warn(`Alert started alert=${a.metric} severity=${a.severity} value=${a.value} message="${a.message}"`);
+    }
+    for (const [key, a] of this.active) {
+      if (!next.has(key)) this.logger.log(`Alert cleared alert=${a.metric} severity=${a.severity}`);
+    }
+    this.active = next;
+
+    this.alertGauge.reset();
+    for (const metric of ['failure_rate', 'task_duration', 'memory_usage', 'workers'] as const) {
+      for (const severity of ['warning', 'critical'] as const) {
+        this.alertGauge.set({ alert: metric, severity }, alerts.filter((a) => a.metric === metric && a.severity === severity).length);
+      }
+    }
+    for (const [queue, byState] of Object.entries(counts)) {
+      for (const state of QUEUE_STATES) this.queueGauge.set({ queue, state }, byState[state] ?? 0);
+    }
+  }
+}

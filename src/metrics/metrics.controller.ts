@@ -1,0 +1,71 @@
+import { Controller, Get, UseGuards } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProperty, ApiSecurity, ApiServiceUnavailableResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { API_KEY_SCHEME, ApiKeyGuard } from '../common/api-key.guard';
+import { StoreUnavailableError } from '../tasks/task.errors';
+import { AlertEvaluator, HealthReport } from './alert-evaluator.service';
+import { TaskMetricsSnapshot, TaskStats } from './task-stats.service';
+
+class MetricsBodyDto implements TaskMetricsSnapshot {
+  @ApiProperty({ example: 150 }) total_tasks: number;
+  @ApiProperty({ example: 135 }) completed_tasks: number;
+  @ApiProperty({ example: 10 }) failed_tasks: number;
+  @ApiProperty({ example: 5 }) retried_tasks: number;
+  @ApiProperty({ example: 0 }) cancelled_tasks: number;
+  @ApiProperty({ example: 90.0, description: '% of total_tasks' }) success_rate: number;
+  @ApiProperty({ example: 6.67, description: '% of total_tasks' }) failure_rate: number;
+  @ApiProperty({ example: { automated_gather_creation: 245.5 }, additionalProperties: { type: 'number' } })
+  average_durations: Record<string, number>;
+  @ApiProperty({ example: 3 }) currently_running: number;
+}
+class MetricsResponseDto {
+  @ApiProperty({ type: MetricsBodyDto }) metrics: MetricsBodyDto;
+  @ApiProperty({ format: 'date-time' }) timestamp: string;
+}
+class AlertDto {
+  @ApiProperty({ enum: ['warning', 'critical'] }) severity: string;
+  @ApiProperty({ example: 'Task abc123 running for 520 seconds' }) message: string;
+  @ApiProperty({ enum: ['failure_rate', 'task_duration', 'memory_usage', 'workers'] }) metric: string;
+  @ApiProperty({ example: 520 }) value: number;
+  @ApiProperty({ required: false, description: 'For task_duration (and memory_usage while a task runs)' }) task_id?: string;
+}
+class HealthMetricsDto {
+  @ApiProperty() total_tasks: number;
+  @ApiProperty() success_rate: number;
+  @ApiProperty({ description: 'Lifetime figure, as in /metrics' }) failure_rate: number;
+}
+class HealthResponseDto implements HealthReport {
+  @ApiProperty({ enum: ['healthy', 'warning', 'critical'] }) status: HealthReport['status'];
+  @ApiProperty({ type: HealthMetricsDto }) metrics: HealthMetricsDto;
+  @ApiProperty({ type: [AlertDto] }) alerts: HealthReport['alerts'];
+  @ApiProperty({ format: 'date-time', description: 'When the alerts were last evaluated' }) timestamp: string;
+}
+
+/** The seed's JSON monitoring endpoints. Declared before `/:task_id` so the fixed paths win. */
+@ApiTags('monitoring')
+@ApiSecurity(API_KEY_SCHEME)
+@ApiUnauthorizedResponse({ description: 'Invalid or missing API key' })
+@ApiServiceUnavailableResponse({ description: 'Redis is unreachable' })
+@UseGuards(ApiKeyGuard)
+@Controller('api/v1/tasks')
+export class MetricsController {
+  constructor(
+    private readonly stats: TaskStats,
+    private readonly alerts: AlertEvaluator,
+  ) {}
+
+  @Get('metrics')
+  @ApiOperation({ summary: 'Task counters, rates, average durations and running tasks, the same on every API pod' })
+  @ApiOkResponse({ type: MetricsResponseDto })
+  async metrics(): Promise<MetricsResponseDto> {
+    return { metrics: await this.stats.snapshot(), timestamp: new Date().toISOString() };
+  }
+
+  @Get('health')
+  @ApiOperation({ summary: 'Health status with active alerts (failure rate, task duration, memory, workers)' })
+  @ApiOkResponse({ type: HealthResponseDto })
+  health(): HealthReport {
+    const report = this.alerts.report();
+    if (!report) throw new StoreUnavailableError('Redis is unavailable: alerts could not be evaluated');
+    return report;
+  }
+}

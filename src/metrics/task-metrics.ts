@@ -1,0 +1,72 @@
+import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { InjectMetric, makeCounterProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
+import { Counter, Histogram } from 'prom-client';
+import { TaskEventBase, TaskEventMap, TaskEvents } from '../tasks/task-events';
+import { METRIC, QUEUE_WAIT_BUCKETS, RUNTIME_BUCKETS } from './metric-names';
+
+const TASK_LABELS = ['queue', 'task_name'];
+const labels = (e: TaskEventBase) => ({ queue: e.queue, task_name: e.taskName });
+
+/** The task counters and histograms; each process counts what it did, PromQL sums the pods. */
+export const TASK_METRIC_PROVIDERS = [
+  makeCounterProvider({ name: METRIC.taskSubmitted, help: 'Tasks submitted', labelNames: TASK_LABELS }),
+  makeCounterProvider({ name: METRIC.taskStarted, help: 'Task runs started', labelNames: TASK_LABELS }),
+  makeCounterProvider({ name: METRIC.taskSucceeded, help: 'Tasks completed successfully', labelNames: TASK_LABELS }),
+  makeCounterProvider({ name: METRIC.taskFailed, help: 'Tasks failed for good (after retries)', labelNames: [...TASK_LABELS, 'exception'] }),
+  makeCounterProvider({ name: METRIC.taskRetried, help: 'Retries scheduled', labelNames: TASK_LABELS }),
+  makeCounterProvider({ name: METRIC.taskRevoked, help: 'Tasks cancelled', labelNames: TASK_LABELS }),
+  makeCounterProvider({ name: METRIC.timeLimitExceeded, help: 'Runs that reached a time limit', labelNames: [...TASK_LABELS, 'kind'] }),
+  makeHistogramProvider({ name: METRIC.taskRuntime, help: 'Run time of finished runs, seconds', labelNames: TASK_LABELS, buckets: RUNTIME_BUCKETS }),
+  makeHistogramProvider({
+    name: METRIC.taskQueueWait,
+    help: 'Time from when a task became runnable until its run started, seconds',
+    labelNames: TASK_LABELS,
+    buckets: QUEUE_WAIT_BUCKETS,
+  }),
+];
+
+@Injectable()
+export class TaskMetrics implements OnModuleInit, OnModuleDestroy {
+  constructor(
+    private readonly events: TaskEvents,
+    @InjectMetric(METRIC.taskSubmitted) private readonly submitted: Counter,
+    @InjectMetric(METRIC.taskStarted) private readonly started: Counter,
+    @InjectMetric(METRIC.taskSucceeded) private readonly succeeded: Counter,
+    @InjectMetric(METRIC.taskFailed) private readonly failed: Counter,
+    @InjectMetric(METRIC.taskRetried) private readonly retried: Counter,
+    @InjectMetric(METRIC.taskRevoked) private readonly revoked: Counter,
+    @InjectMetric(METRIC.timeLimitExceeded) private readonly timeLimit: Counter,
+    @InjectMetric(METRIC.taskRuntime) private readonly runtime: Histogram,
+    @InjectMetric(METRIC.taskQueueWait) private readonly queueWait: Histogram,
+  ) {}
+
+  private readonly listeners: { [K in keyof TaskEventMap]: (...args: TaskEventMap[K]) => void } = {
+    submitted: (e) => this.submitted.inc(labels(e)),
+    started: (e) => {
+      this.started.inc(labels(e));
+      this.queueWait.observe(labels(e), e.queueWaitSeconds);
+    },
+    succeeded: (e) => {
+      this.succeeded.inc(labels(e));
+      this.runtime.observe(labels(e), e.runtimeSeconds);
+    },
+    failed: (e) => {
+      this.failed.inc({ ...labels(e), exception: e.exception });
+      if (e.runtimeSeconds !== null) this.runtime.observe(labels(e), e.runtimeSeconds);
+    },
+    retried: (e) => {
+      this.retried.inc(labels(e));
+      if (e.runtimeSeconds !== null) this.runtime.observe(labels(e), e.runtimeSeconds);
+    },
+    revoked: (e) => this.revoked.inc(labels(e)),
+    timeLimit: (e) => this.timeLimit.inc({ ...labels(e), kind: e.kind }),
+  };
+
+  onModuleInit(): void {
+    for (const [event, fn] of Object.entries(this.listeners)) this.events.on(event as keyof TaskEventMap, fn as never);
+  }
+
+  onModuleDestroy(): void {
+    for (const [event, fn] of Object.entries(this.listeners)) this.events.off(event as keyof TaskEventMap, fn as never);
+  }
+}

@@ -1,0 +1,67 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { REDIS_CLIENT } from '../redis/redis.module';
+import { RedisKeys } from '../redis/redis-keys';
+import { StoreUnavailableError } from '../tasks/task.errors';
+import { QueueStats } from './queue-stats.service';
+
+export interface TaskMetricsSnapshot {
+  total_tasks: number;
+  completed_tasks: number;
+  failed_tasks: number;
+  retried_tasks: number;
+  cancelled_tasks: number;
+  success_rate: number;
+  failure_rate: number;
+  average_durations: Record<string, number>;
+  currently_running: number;
+}
+
+const round2 = (n: number): number => Math.round(n * 100) / 100;
+export const percentOf = (part: number, total: number): number => (total > 0 ? round2((part / total) * 100) : 0);
+
+/**
+ * The seed's JSON metrics, from counters that each status transition updates in Redis (so every
+ * API pod reports the same figures) and BullMQ's active counts. Cost does not grow with tasks run.
+ */
+@Injectable()
+export class TaskStats {
+  constructor(
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly queueStats: QueueStats,
+  ) {}
+
+  async snapshot(): Promise<TaskMetricsSnapshot> {
+    let h: Record<string, string>;
+    let active: number;
+    try {
+      [h, active] = await Promise.all([
+        this.redis.hgetall(this.keys.stats),
+        this.queueStats.counts().then((c) => QueueStats.total(c, 'active')),
+      ]);
+    } catch (err) {
+      throw new StoreUnavailableError(`Redis is unavailable: ${(err as Error).message}`);
+    }
+    const n = (k: string): number => Math.round(Number(h[k] ?? 0));
+    const total = n('total');
+    const average_durations: Record<string, number> = {};
+    for (const [k, v] of Object.entries(h)) {
+      if (!k.startsWith('duration_sum:')) continue;
+      const name = k.slice('duration_sum:'.length);
+      const count = Number(h[`duration_count:${name}`] ?? 0);
+      if (count > 0) average_durations[name] = round2(Number(v) / count);
+    }
+    return {
+      total_tasks: total,
+      completed_tasks: n('completed'),
+      failed_tasks: n('failed'),
+      retried_tasks: n('retried'),
+      cancelled_tasks: n('cancelled'),
+      success_rate: percentOf(n('completed'), total),
+      failure_rate: percentOf(n('failed'), total),
+      average_durations,
+      currently_running: active,
+    };
+  }
+}

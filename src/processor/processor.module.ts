@@ -1,0 +1,44 @@
+import { Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { WORKER_CONFIG } from '../config/config.module';
+import { WorkerConfig } from '../config/configuration';
+import { TasksModule } from '../tasks/tasks.module';
+import { ChildPool } from './pool/child-pool';
+import { ChildPoolHealthIndicator } from './pool-health';
+import { QueueConsumer } from './queue-consumer';
+import { TaskRunner } from './task-runner';
+import { WorkerHeartbeat } from './worker-heartbeat';
+
+class PoolCloser implements OnApplicationShutdown {
+  constructor(@Inject(ChildPool) private readonly pool: ChildPool) {}
+  /** Last resort: no child may outlive the worker, even when shutdown skipped the drain. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.pool.close(0);
+  }
+}
+
+/** The worker: BullMQ Workers feeding a supervised pool of child processes. */
+@Module({
+  imports: [TasksModule, TerminusModule],
+  providers: [
+    {
+      provide: ChildPool,
+      inject: [WORKER_CONFIG],
+      useFactory: (cfg: WorkerConfig) =>
+        new ChildPool({
+          size: cfg.concurrency,
+          maxTasksPerChild: cfg.maxTasksPerChild,
+          maxMemoryKiB: cfg.maxMemoryPerChildKiB,
+          cancelGraceMs: cfg.cancelGrace * 1000,
+          logger: new Logger(ChildPool.name),
+        }),
+    },
+    TaskRunner,
+    QueueConsumer,
+    ChildPoolHealthIndicator,
+    PoolCloser,
+    WorkerHeartbeat,
+  ],
+  exports: [ChildPool, ChildPoolHealthIndicator, TaskRunner, QueueConsumer],
+})
+export class ProcessorModule {}

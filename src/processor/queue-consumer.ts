@@ -1,0 +1,112 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { ConnectionOptions, Worker } from 'bullmq';
+import { REDIS_CONFIG, TASK_POLICY_CONFIG, WORKER_CONFIG } from '../config/config.module';
+import { ConfigError } from '../config/config.errors';
+import { RedisConfig, TaskPolicyConfig, WorkerConfig } from '../config/configuration';
+import { BLOCKING_OPTIONS } from '../redis/redis.factory';
+import { RevocationBus } from '../tasks/revocation.bus';
+import { TaskStore } from '../tasks/store/task-store';
+import { SLUICE_BACKOFF, TaskJobData } from '../tasks/job-options';
+import { TaskRegistry } from '../tasks/task-registry';
+import { ChildPool } from './pool/child-pool';
+import { TASK_HANDLERS } from './handlers/handlers';
+import { TaskRunner } from './task-runner';
+
+/** BullMQ marks a job that stalled too often with this reason and fails it on its next fetch. */
+const STALLED_REASON = /stalled more than allowable limit/;
+/** How often held tasks are checked against recorded revocations, in case a broadcast was missed. */
+const REVOCATION_POLL_MS = 1000;
+
+/**
+ * Owns the BullMQ Workers of this process: they start only once the child pool is up, and on
+ * shutdown stop fetching, let running tasks finish up to the hard time limit, and put back the rest.
+ */
+@Injectable()
+export class QueueConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(QueueConsumer.name);
+  private workers: Worker<TaskJobData>[] = [];
+  private poll?: NodeJS.Timeout;
+  private running = false;
+
+  constructor(
+    private readonly runner: TaskRunner,
+    private readonly pool: ChildPool,
+    private readonly registry: TaskRegistry,
+    private readonly store: TaskStore,
+    private readonly bus: RevocationBus,
+    @Inject(WORKER_CONFIG) private readonly worker: WorkerConfig,
+    @Inject(REDIS_CONFIG) private readonly redis: RedisConfig,
+    @Inject(TASK_POLICY_CONFIG) private readonly policy: TaskPolicyConfig,
+  ) {}
+
+  get up(): boolean {
+    return this.running && this.pool.ready && this.workers.every((w) => w.isRunning());
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.checkRegistry();
+    await this.pool.start();
+    await this.bus.onRevoke((taskId) => void this.runner.revoke(taskId).catch((e: Error) => this.logger.error(e.stack)));
+    this.workers = this.worker.queues.map((queue) => this.createWorker(queue));
+    for (const w of this.workers) void w.run().catch((e: Error) => this.logger.error(`Worker stopped error=${e.message}`));
+    this.poll = setInterval(() => void this.pollRevocations(), REVOCATION_POLL_MS);
+    this.poll.unref();
+    this.running = true;
+    this.logger.log(`Worker consuming queues=${this.worker.queues.join(',')} children=${this.worker.concurrency} worker_id=${this.runner.workerId}`);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    clearInterval(this.poll);
+    this.runner.drain();
+    await Promise.all(this.workers.map((w) => w.pause(true)));
+    const { unfinished } = await this.pool.close(this.policy.timeLimit * 1000);
+    if (unfinished.length) this.logger.warn(`Shutdown deadline reached; tasks put back in the queue task_ids=${unfinished.join(',')}`);
+    await Promise.all(this.workers.map((w) => w.close()));
+  }
+
+  /** Ends a graceful drain now: running tasks are killed and put back in the queue. */
+  hurry(): void {
+    void this.pool.close(0);
+  }
+
+  /** A worker that cannot run what it consumes must not start. */
+  private checkRegistry(): void {
+    const queues = new Set<string>(this.registry.queues());
+    const unknown = this.worker.queues.filter((q) => !queues.has(q));
+    if (unknown.length) {
+      throw new ConfigError('WORKER_QUEUES', `names queues no registered task type uses: ${unknown.join(', ')} (known: ${[...queues].join(', ')})`);
+    }
+    const missing = this.registry.names().filter((n) => !(n in TASK_HANDLERS));
+    if (missing.length) throw new Error(`Task types without a handler: ${missing.join(', ')}`);
+  }
+
+  private createWorker(queue: string): Worker<TaskJobData> {
+    const w = new Worker<TaskJobData>(queue, (job, token) => this.runner.process(job, token), {
+      autorun: false,
+      prefix: this.redis.prefix,
+      connection: { url: this.redis.url, ...BLOCKING_OPTIONS } as ConnectionOptions,
+      // Jobs beyond the free children wait inside this worker, still pending: Celery's prefetch.
+      concurrency: this.worker.concurrency * this.worker.prefetchMultiplier,
+      lockDuration: this.worker.lockDuration * 1000,
+      stalledInterval: this.worker.stalledInterval * 1000,
+      // Lost runs are retried by our own attempt accounting; this only bounds pathological loops.
+      maxStalledCount: this.policy.maxRetries + 1,
+      settings: {
+        backoffStrategy: (attemptsMade, type, _err, job) => (type === SLUICE_BACKOFF ? this.runner.backoff(attemptsMade, job) : 0),
+      },
+    });
+    w.on('failed', (job, err) => {
+      if (job && STALLED_REASON.test(err.message)) void this.runner.recordLost(job, err.message).catch(() => undefined);
+    });
+    w.on('error', (err) => this.logger.error(`BullMQ worker error queue=${queue} error=${err.message}`));
+    return w;
+  }
+
+  private async pollRevocations(): Promise<void> {
+    for (const id of this.runner.heldTaskIds) {
+      if (await this.store.isRevoked(id).catch(() => false)) await this.runner.revoke(id).catch(() => undefined);
+    }
+  }
+}

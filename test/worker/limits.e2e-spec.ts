@@ -1,0 +1,96 @@
+import { Queue } from 'bullmq';
+import { ChildPool } from '../../src/processor/pool/child-pool';
+import { Stack, pidAlive } from '../support/stack';
+import { waitFor } from '../support/wait';
+
+jest.setTimeout(60_000);
+
+describe('worker: time limits, cancellation, memory, prefetch', () => {
+  let s: Stack;
+  beforeAll(async () => {
+    s = await Stack.start({
+      WORKER_CONCURRENCY: '2',
+      TASK_TIME_LIMIT: '1.5',
+      TASK_SOFT_TIME_LIMIT: '0.5',
+      TASK_MAX_RETRIES: '0',
+      WORKER_CANCEL_GRACE: '0.3',
+      WORKER_MAX_MEMORY_PER_CHILD: '200000',
+      WORKER_MAX_TASKS_PER_CHILD: '0',
+    });
+  });
+  afterAll(() => s.stop());
+
+  const busyPid = async (taskId: string): Promise<number> =>
+    waitFor(`a child running ${taskId}`, () => s.worker!.get(ChildPool).slots().find((x) => x.taskId === taskId)?.pid ?? undefined, 10_000);
+
+  it('runs a task in a child and records its result', async () => {
+    const id = await s.submit('diagnostic.sleep', { seconds: 0.05 });
+    const t = await s.until(id, 'completed');
+    expect(t.result).toMatchObject({ soft_limit_hit: false, pid: expect.any(Number) });
+    expect(t.result!.pid).not.toBe(process.pid);
+    expect(t.attempts).toBe(1);
+    expect(t.progress).toBe(100);
+    expect(t.duration_seconds).toBeGreaterThan(0);
+    expect(new Date(t.finished_at!).getTime()).toBeGreaterThanOrEqual(new Date(t.started_at!).getTime());
+  });
+
+  it('aborts the handler signal at the soft limit; the handler returns early', async () => {
+    const id = await s.submit('diagnostic.sleep', { seconds: 10 });
+    const t = await s.until(id, 'completed');
+    expect(t.result).toMatchObject({ soft_limit_hit: true });
+    expect(t.duration_seconds!).toBeGreaterThanOrEqual(0.45);
+    expect(t.duration_seconds!).toBeLessThan(1.4);
+  });
+
+  it('kills a busy loop at the hard limit and fails it with TimeLimitExceeded; a new child takes its slot', async () => {
+    const id = await s.submit('diagnostic.cpu', { seconds: 30 });
+    const pid = await busyPid(id);
+    const t = await s.until(id, 'failed');
+    expect(t.error).toEqual({ type: 'TimeLimitExceeded', message: expect.stringContaining('1.5') });
+    expect(t.duration_seconds!).toBeGreaterThanOrEqual(1.45);
+    expect(t.duration_seconds!).toBeLessThan(2.5);
+    expect(pidAlive(pid)).toBe(false);
+    await waitFor('the pool back at full size', () => s.worker!.get(ChildPool).slots().every((x) => x.pid !== null && x.pid !== pid));
+  });
+
+  it('cancels a running busy loop that ignores SIGTERM: 200 once the child is dead, never retried', async () => {
+    const id = await s.submit('diagnostic.cpu', { seconds: 30 });
+    const pid = await busyPid(id);
+    await s.until(id, 'processing');
+    const res = await s.cancel(id).expect(200);
+    expect(res.body).toMatchObject({ task_id: id, status: 'cancelled', previous_state: 'processing', message: 'Task was running and has been terminated' });
+    expect(pidAlive(pid)).toBe(false);
+    const t = await s.get(id);
+    expect(t.status).toBe('cancelled');
+    expect(t.cancelled_at).toBe(res.body.cancelled_at);
+    expect(t.attempts).toBe(1);
+  });
+
+  it('kills a child whose RSS passes the limit mid-task: MemoryLimitExceeded', async () => {
+    const id = await s.submit('diagnostic.memory', { mb: 600, hold_seconds: 1 });
+    const t = await s.until(id, 'failed');
+    expect(t.error?.type).toBe('MemoryLimitExceeded');
+  });
+
+  it('keeps jobs beyond the free children pending, and a pending one is cancelled without running', async () => {
+    const queue = new Queue('cpu_intensive', { connection: { url: s.redis.url }, prefix: s.redis.prefix });
+    try {
+      const busy = [await s.submit('diagnostic.sleep', { seconds: 1 }), await s.submit('diagnostic.sleep', { seconds: 1 })];
+      await Promise.all(busy.map((id) => s.until(id, 'processing')));
+      const waiting = await s.submit('diagnostic.sleep', { seconds: 0 });
+      // Prefetch 1 with 2 children: the worker holds at most 2 jobs; the third stays queued.
+      await new Promise((r) => setTimeout(r, 200));
+      expect((await queue.getJobCounts('active')).active).toBeLessThanOrEqual(2);
+      expect((await s.get(waiting)).status).toBe('pending');
+      const res = await s.cancel(waiting).expect(200);
+      expect(res.body.previous_state).toBe('pending');
+      await Promise.all(busy.map((id) => s.until(id, 'completed')));
+      const after = await s.get(waiting);
+      expect(after.status).toBe('cancelled');
+      expect(after.attempts).toBe(0);
+      expect(after.started_at).toBeNull();
+    } finally {
+      await queue.close();
+    }
+  });
+});
