@@ -23,6 +23,11 @@ const DOMAIN_STATUS = new Map<Function, number>([
   [StoreUnavailableError, HttpStatus.SERVICE_UNAVAILABLE],
 ]);
 
+/** The HTTP status of a domain error, for per-item results that do not go through the filter. */
+export function domainStatus(error: Error): number | undefined {
+  return DOMAIN_STATUS.get(error.constructor);
+}
+
 /** Every error leaves as `{"detail": ...}`; an unexpected one is logged with its stack and never shown. */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {

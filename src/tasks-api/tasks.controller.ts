@@ -16,11 +16,17 @@ import {
 } from '@nestjs/swagger';
 import { TaskCancellation } from '../tasks/task-cancellation.service';
 import { TaskQuery } from '../tasks/task-query.service';
-import { TaskSubmitter } from '../tasks/task-submitter.service';
+import { SubmitRequest, SubmitResult, TaskSubmitter } from '../tasks/task-submitter.service';
+import { domainStatus } from '../common/http-exception.filter';
+import { formatValidationErrors } from '../tasks/validation.util';
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
 import { API_KEY_SCHEME, ApiKeyGuard } from '../common/api-key.guard';
 import { ListTasksQuery } from './dto/list-tasks.query';
-import { SubmitTaskDto } from './dto/submit-task.dto';
+import { MAX_BATCH, SubmitBatchDto, SubmitTaskDto } from './dto/submit-task.dto';
 import {
+  BatchItemResultDto,
+  BatchResultDto,
   ErrorResponseDto,
   TaskCancelledDto,
   TaskCancellingDto,
@@ -32,6 +38,22 @@ import { iso, presentTask } from './task-presenter';
 
 interface StatusReply {
   status(code: number): unknown;
+}
+
+function toRequest(body: SubmitTaskDto): SubmitRequest {
+  return {
+    taskName: body.task_name,
+    payload: body.payload ?? {},
+    options: {
+      priority: body.options?.priority,
+      delaySeconds: body.options?.delay_seconds,
+      idempotencyKey: body.options?.idempotency_key,
+    },
+  };
+}
+
+function presentSubmitted(task: SubmitResult['task']): TaskSubmittedDto {
+  return { task_id: task.id, task_name: task.taskName, status: task.status, queue: task.queue, submitted_at: iso(task.submittedAt)! };
 }
 
 @ApiTags('tasks')
@@ -56,23 +78,37 @@ export class TasksController {
   @ApiPayloadTooLargeResponse({ type: ErrorResponseDto, description: 'The body is over API_BODY_LIMIT_MB' })
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'Invalid body, unknown task_name or invalid payload' })
   async submit(@Body() body: SubmitTaskDto, @Res({ passthrough: true }) reply: StatusReply): Promise<TaskSubmittedDto> {
-    const { created, task } = await this.submitter.submit({
-      taskName: body.task_name,
-      payload: body.payload ?? {},
-      options: {
-        priority: body.options?.priority,
-        delaySeconds: body.options?.delay_seconds,
-        idempotencyKey: body.options?.idempotency_key,
-      },
-    });
+    const { created, task } = await this.submitter.submit(toRequest(body));
     reply.status(created ? HttpStatus.CREATED : HttpStatus.OK);
-    return {
-      task_id: task.id,
-      task_name: task.taskName,
-      status: task.status,
-      queue: task.queue,
-      submitted_at: iso(task.submittedAt)!,
-    };
+    return presentSubmitted(task);
+  }
+
+  @Post('batch')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: `Submit up to ${MAX_BATCH} tasks in one request, with a result per item` })
+  @ApiOkResponse({ type: BatchResultDto, description: 'Every item processed; see each status_code' })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'The body is not JSON' })
+  @ApiPayloadTooLargeResponse({ type: ErrorResponseDto, description: 'The body is over API_BODY_LIMIT_MB' })
+  @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: `tasks is not an array of 1 to ${MAX_BATCH} objects` })
+  async submitBatch(@Body() body: SubmitBatchDto): Promise<BatchResultDto> {
+    const items: BatchItemResultDto[] = new Array(body.tasks.length);
+    const requests: { index: number; req: SubmitRequest }[] = [];
+    body.tasks.forEach((raw, index) => {
+      const dto = plainToInstance(SubmitTaskDto, raw);
+      const errors = validateSync(dto, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: false });
+      if (errors.length) items[index] = { index, status_code: HttpStatus.UNPROCESSABLE_ENTITY, detail: `Validation failed: ${formatValidationErrors(errors).join('; ')}` };
+      else requests.push({ index, req: toRequest(dto) });
+    });
+    const results = await this.submitter.submitMany(requests.map((r) => r.req));
+    results.forEach((result, i) => {
+      const index = requests[i].index;
+      items[index] =
+        result instanceof Error
+          ? { index, status_code: domainStatus(result) ?? HttpStatus.UNPROCESSABLE_ENTITY, detail: result.message }
+          : { index, status_code: result.created ? HttpStatus.CREATED : HttpStatus.OK, ...presentSubmitted(result.task) };
+    });
+    const created = items.filter((i) => i.status_code === HttpStatus.CREATED).length;
+    return { items, created, failed: items.filter((i) => i.status_code >= 400).length };
   }
 
   @Get()

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsNumber, IsObject, IsOptional, IsString, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsNumber, IsObject, IsOptional, IsString, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
 
 /** BullMQ's priority range: 1 is the highest, 2^21 the lowest. */
 export const MAX_PRIORITY = 2_097_152;
@@ -55,4 +55,16 @@ export class SubmitTaskDto {
   @ValidateNested()
   @Type(() => SubmitTaskOptionsDto)
   options?: SubmitTaskOptionsDto;
+}
+
+export const MAX_BATCH = 1000;
+
+/** Each item is validated on its own, so one bad item gets its own 422 instead of failing the batch. */
+export class SubmitBatchDto {
+  @ApiProperty({ type: [SubmitTaskDto], minItems: 1, maxItems: MAX_BATCH })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_BATCH)
+  @IsObject({ each: true })
+  tasks: Record<string, unknown>[];
 }

@@ -58,3 +58,21 @@ export class TaskCancellingDto {
   @ApiProperty({ example: 'Termination requested' }) message: string;
   @ApiProperty({ example: 'processing' }) previous_state: TaskStatus.Processing;
 }
+
+export class BatchItemResultDto {
+  @ApiProperty({ description: 'Position of the item in the request' }) index: number;
+  @ApiProperty({ description: 'What a single POST would have answered: 201, 200 (idempotent repeat), 409 or 422', example: 201 })
+  status_code: number;
+  @ApiPropertyOptional({ format: 'uuid' }) task_id?: string;
+  @ApiPropertyOptional() task_name?: string;
+  @ApiPropertyOptional({ enum: TASK_STATUSES }) status?: TaskStatus;
+  @ApiPropertyOptional() queue?: string;
+  @ApiPropertyOptional({ format: 'date-time' }) submitted_at?: string;
+  @ApiPropertyOptional({ description: 'Why the item was refused' }) detail?: string;
+}
+
+export class BatchResultDto {
+  @ApiProperty({ type: [BatchItemResultDto] }) items: BatchItemResultDto[];
+  @ApiProperty({ description: 'Items queued as new tasks' }) created: number;
+  @ApiProperty({ description: 'Items refused' }) failed: number;
+}

@@ -101,23 +101,37 @@ export class TaskStore {
   }
 
   async create(input: CreateInput): Promise<CreateResult> {
-    const reply = await this.call(() =>
-      this.redis.sluiceCreate(
-        this.keys.task(input.id),
-        this.keys.prefix,
-        input.id,
-        input.taskName,
-        input.queue,
-        input.submittedAt,
-        input.maxRetries,
-        input.idempotency ? this.keys.idempotency(input.idempotency.key) : '',
-        input.idempotency?.value ?? '',
-        Math.ceil(input.ttlSeconds),
-      ),
-    );
-    if (reply[0] === 'created') return { created: true, seq: Number(reply[1]) };
-    if (reply[0] === 'exists') return { created: false, existing: reply[1] as string };
-    throw new Error(`Task ${input.id} already exists`);
+    return (await this.createMany([input]))[0];
+  }
+
+  /** Creates many records in one round trip (a pipeline of the atomic CREATE script). */
+  async createMany(inputs: CreateInput[]): Promise<CreateResult[]> {
+    if (inputs.length === 0) return [];
+    return this.call(async () => {
+      const pipeline = this.redis.pipeline() as unknown as ScriptedRedis & { exec(): Promise<[Error | null, unknown][] | null> };
+      for (const input of inputs) {
+        void pipeline.sluiceCreate(
+          this.keys.task(input.id),
+          this.keys.prefix,
+          input.id,
+          input.taskName,
+          input.queue,
+          input.submittedAt,
+          input.maxRetries,
+          input.idempotency ? this.keys.idempotency(input.idempotency.key) : '',
+          input.idempotency?.value ?? '',
+          Math.ceil(input.ttlSeconds),
+        );
+      }
+      // Inside call(): a connection error on any command becomes StoreUnavailableError.
+      return ((await pipeline.exec()) ?? []).map(([err, raw], i): CreateResult => {
+        if (err) throw err;
+        const reply = raw as Reply;
+        if (reply[0] === 'created') return { created: true, seq: Number(reply[1]) };
+        if (reply[0] === 'exists') return { created: false, existing: reply[1] as string };
+        throw new Error(`Task ${inputs[i].id} already exists`);
+      });
+    });
   }
 
   async discard(id: string, idempotencyKey?: string): Promise<void> {
