@@ -20,6 +20,7 @@ import { TaskEventBase, TaskEvents } from '../tasks/task-events';
 /** A job this worker holds: prefetched and waiting for a child, being handed over, or running. */
 interface Held {
   cancelRequested: boolean;
+  base: TaskEventBase;
 }
 
 /** Thrown to BullMQ so it records the failure; its name is the error type users see. */
@@ -83,9 +84,16 @@ export class TaskRunner {
     await this.pool.cancel(taskId);
   }
 
+  /** The pool aborted the task's signal: log it (the seed's pattern) and count it. */
+  softLimitReached(taskId: string): void {
+    const held = this.held.get(taskId);
+    this.logger.warn(`Task soft time limit exceeded task_id=${taskId}`);
+    if (held) this.events.emit('timeLimit', { ...held.base, kind: 'soft' });
+  }
+
   async process(job: Job<TaskJobData>, token?: string): Promise<void> {
     const taskId = job.id!;
-    this.held.set(taskId, { cancelRequested: false });
+    this.held.set(taskId, { cancelRequested: false, base: { taskId, taskName: job.data.task_name, queue: job.queueName } });
     try {
       await this.children.acquire();
       try {
@@ -101,7 +109,7 @@ export class TaskRunner {
   private async runHeld(job: Job<TaskJobData>, token?: string): Promise<void> {
     const taskId = job.id!;
     const type = this.registry.find(job.data.task_name);
-    const base: TaskEventBase = { taskId, taskName: job.data.task_name, queue: job.queueName };
+    const base = this.held.get(taskId)!.base;
     if (this.draining) return this.requeue(job, token);
 
     const now = Date.now();

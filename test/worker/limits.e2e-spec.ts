@@ -93,4 +93,17 @@ describe('worker: time limits, cancellation, memory, prefetch', () => {
       await queue.close();
     }
   });
+
+  it('lets a revocation that races the hand-over win: a task never completes after a 200 cancel', async () => {
+    for (let i = 0; i < 12; i++) {
+      const id = await s.submit('diagnostic.sleep', { seconds: 0.2 });
+      const res = await s.cancel(id);
+      expect([200, 202]).toContain(res.status);
+      const t = await s.until(id, 'cancelled', 10_000);
+      // Past the time the sleep would have taken, it must still be cancelled.
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await s.get(id)).status).toBe('cancelled');
+      if (res.status === 200) expect(t.cancelled_at).toBe(res.body.cancelled_at);
+    }
+  });
 });

@@ -35,6 +35,13 @@ describe('worker: retries, crashes and recycling', () => {
     expect(seen[0].error).toEqual({ type: 'Error', message: 'boom' });
   });
 
+  it('fails a NonRetryableTaskError at once, without retries', async () => {
+    const id = await s.submit('diagnostic.fail', { message: 'bad input', retryable: false });
+    const t = await s.until(id, 'failed');
+    expect(t.attempts).toBe(1);
+    expect(t.error).toEqual({ type: 'NonRetryableTaskError', message: 'bad input' });
+  });
+
   it('fails a crashed child with WorkerLostError, retries it, and keeps the pool full', async () => {
     const id = await s.submit('diagnostic.crash', {});
     const t = await s.until(id, 'failed', 20_000);

@@ -6,6 +6,7 @@ import type {
   DiagnosticMemoryDto,
   DiagnosticSleepDto,
 } from '../../tasks/definitions/diagnostic.dto';
+import { NonRetryableTaskError } from '../../tasks/task.errors';
 import type { TaskHandler } from './handler.types';
 
 const MIB = 1024 * 1024;
@@ -76,8 +77,9 @@ export const memoryHandler: TaskHandler<DiagnosticMemoryDto> = {
 };
 
 export const failHandler: TaskHandler<DiagnosticFailDto> = {
-  run({ message }) {
-    throw new Error(message ?? 'diagnostic.fail');
+  run({ message, retryable }) {
+    const text = message ?? 'diagnostic.fail';
+    throw retryable === false ? new NonRetryableTaskError(text) : new Error(text);
   },
 };
 

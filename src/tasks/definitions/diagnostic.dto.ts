@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsNumber, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+import { IsBoolean, IsNumber, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 
 export class DiagnosticSleepDto {
   @ApiProperty({ example: 2, description: 'How long to sleep; stops early at the soft time limit' })
@@ -38,6 +38,11 @@ export class DiagnosticFailDto {
   @IsString()
   @Length(0, 1000)
   message?: string;
+
+  @ApiPropertyOptional({ example: false, description: 'false throws NonRetryableTaskError, which fails the task at once' })
+  @IsOptional()
+  @IsBoolean()
+  retryable?: boolean;
 }
 
 export class DiagnosticCrashDto {}
