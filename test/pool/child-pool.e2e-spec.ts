@@ -1,3 +1,4 @@
+import { getPriority } from 'node:os';
 import type { ChildPool } from '../../src/processor/pool/child-pool';
 import type { RunOutcome } from '../../src/processor/pool/pool.types';
 import { waitFor } from '../support/wait';
@@ -26,6 +27,8 @@ describe('ChildPool with the real child entry', () => {
       expect(s).toMatchObject({ busy: false, taskId: null, tasksRun: 0, pid: expect.any(Number) });
       expect(s.pid).not.toBe(process.pid);
       expect(s.rssBytes).toBeGreaterThan(10 * 1024 * 1024);
+      // Niced, so that busy children cannot starve the timers that enforce their limits.
+      expect(getPriority(s.pid!)).toBe(10);
     }
   });
 

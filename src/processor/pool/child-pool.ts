@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { defaultChildEntry, type ForkPlan, forkPlan, setprivIfAvailable } from './fork-plan.util';
-import { PoolChild, type PoolChildListener, type TaskMessage } from './pool-child';
+import { PoolChild, type PoolChildListener, type PoolChildSettings, type TaskMessage } from './pool-child';
 import {
   type ChildPoolEvents,
   type ChildPoolOptions,
@@ -17,6 +17,7 @@ import { exitOutcome, isUsableLimit, type StopReason, TaskRun } from './task-run
 const DEFAULT_MEMORY_SAMPLE_MS = 100;
 const DEFAULT_SPARE_CHILDREN = 1;
 const DEFAULT_START_TIMEOUT_MS = 10_000;
+const DEFAULT_CHILD_NICENESS = 10;
 /** Consecutive start failures of one slot that make `start()` give up: the entry is broken. */
 const START_ATTEMPTS = 3;
 
@@ -59,7 +60,7 @@ export class ChildPool extends EventEmitter<ChildPoolEvents> {
   private readonly logger: PoolLogger | undefined;
   private readonly maxMemoryBytes: number;
   private readonly memorySampleMs: number;
-  private readonly startTimeoutMs: number;
+  private readonly childSettings: PoolChildSettings;
   private readonly listener: PoolChildListener = {
     onReady: (child) => this.onChildReady(child),
     onMessage: (child, message) => this.onChildMessage(child, message),
@@ -81,7 +82,7 @@ export class ChildPool extends EventEmitter<ChildPoolEvents> {
     this.logger = options.logger;
     this.maxMemoryBytes = Math.max(0, options.maxMemoryKiB) * 1024;
     this.memorySampleMs = options.memorySampleMs ?? DEFAULT_MEMORY_SAMPLE_MS;
-    this.startTimeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+    this.childSettings = { startTimeoutMs: options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, niceness: options.childNiceness ?? DEFAULT_CHILD_NICENESS };
     this.seats = Array.from({ length: options.size }, (_, i) => newSeat(i));
     this.spares = Array.from({ length: options.spareChildren ?? DEFAULT_SPARE_CHILDREN }, () => newSeat(null));
     this.plan = forkPlan({
@@ -302,7 +303,7 @@ export class ChildPool extends EventEmitter<ChildPoolEvents> {
   private fill(seat: Seat): void {
     if (this.closed || seat.child || seat.retryTimer) return;
     try {
-      seat.child = new PoolChild(this.plan, this.startTimeoutMs, this.listener);
+      seat.child = new PoolChild(this.plan, this.childSettings, this.listener);
       this.children.add(seat.child);
     } catch (err) {
       this.onSeatStartFailed(seat, err instanceof Error ? err : new Error(String(err)));

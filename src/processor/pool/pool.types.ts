@@ -22,6 +22,8 @@ export interface ChildPoolOptions {
   spareChildren?: number;
   /** A child that has not reported ready by then failed to start; default 10 000. */
   startTimeoutMs?: number;
+  /** Niceness (0..19) of the children, so the supervisor's timers preempt busy ones; default 10, 0 = the parent's. */
+  childNiceness?: number;
   /** Also fork through `setpriv --pdeathsig SIGKILL` when it exists; default true. */
   parentDeathSignal?: boolean;
   /** Module the children run; default child/child.main next to this file (.ts under Jest, .js built). */
