@@ -11,7 +11,7 @@ export async function createHttpApp(module: unknown, config: AppConfig, bodyLimi
   const app = await NestFactory.create<NestFastifyApplication>(
     module as Type,
     // Long ids must reach the controller (and get a 404), not Fastify's 414.
-    new FastifyAdapter({ bodyLimit: bodyLimitBytes, logger: false, maxParamLength: 1024 }),
+    new FastifyAdapter({ bodyLimit: bodyLimitBytes, logger: false, routerOptions: { maxParamLength: 1024 } }),
     { logger: logLevels(config.logLevel), abortOnError: false },
   );
   app.useGlobalFilters(new HttpExceptionFilter());
