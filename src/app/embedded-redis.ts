@@ -1,5 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { AddressInfo, createServer } from 'node:net';
+import { delimiter, join } from 'node:path';
 
 export interface EmbeddedRedis {
   url: string;
@@ -35,6 +37,7 @@ export async function freePort(): Promise<number> {
  * `npm start` when no Redis is configured or reachable, and by the test suites.
  */
 export async function startEmbeddedRedis(binary = 'redis-server', attempts = 3): Promise<EmbeddedRedis> {
+  if (!onPath(binary)) throw new RedisServerMissingError(binary);
   let lastError: Error | undefined;
   for (let i = 0; i < attempts; i++) {
     const port = await freePort();
@@ -48,12 +51,18 @@ export async function startEmbeddedRedis(binary = 'redis-server', attempts = 3):
   throw lastError ?? new Error('redis-server did not start');
 }
 
+function onPath(binary: string): boolean {
+  if (binary.includes('/')) return existsSync(binary);
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => dir && existsSync(join(dir, binary)));
+}
+
+/** Where it exists, the kernel stops the server when we die, however we die (even SIGKILL). */
+const SETPRIV = '/usr/bin/setpriv';
+
 function launch(binary: string, port: number): Promise<EmbeddedRedis> {
-  const child = spawn(
-    binary,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'notice'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'notice'];
+  const [command, argv] = existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'SIGTERM', '--', binary, ...args]] : [binary, args];
+  const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   const stop = (): Promise<void> =>
     new Promise((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();

@@ -40,7 +40,7 @@ export class QueueConsumer implements OnApplicationBootstrap, BeforeApplicationS
   ) {}
 
   get up(): boolean {
-    return this.running && this.pool.ready && this.workers.every((w) => w.isRunning());
+    return this.running && this.pool.serving && this.workers.every((w) => w.isRunning());
   }
 
   async onApplicationBootstrap(): Promise<void> {

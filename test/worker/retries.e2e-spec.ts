@@ -1,4 +1,6 @@
+import request from 'supertest';
 import { ChildPool } from '../../src/processor/pool/child-pool';
+import { QueueConsumer } from '../../src/processor/queue-consumer';
 import { Stack, TaskView } from '../support/stack';
 import { waitFor } from '../support/wait';
 
@@ -50,12 +52,21 @@ describe('worker: retries, crashes and recycling', () => {
     await waitFor('a live child in every slot', () => s.worker!.get(ChildPool).slots().every((x) => x.pid !== null));
   });
 
-  it('replaces a child after WORKER_MAX_TASKS_PER_CHILD tasks, as pids show', async () => {
+  it('replaces a child after WORKER_MAX_TASKS_PER_CHILD tasks, as pids show, and stays ready meanwhile', async () => {
+    const consumer = s.worker!.get(QueueConsumer);
+    let notUp = 0;
+    const sampler = setInterval(() => (notUp += consumer.up ? 0 : 1), 5);
     const pids: number[] = [];
-    for (let i = 0; i < 6; i++) {
-      const t = await s.until(await s.submit('diagnostic.sleep', { seconds: 0 }), 'completed');
-      pids.push(t.result!.pid as number);
+    try {
+      for (let i = 0; i < 6; i++) {
+        const t = await s.until(await s.submit('diagnostic.sleep', { seconds: 0 }), 'completed');
+        pids.push(t.result!.pid as number);
+      }
+    } finally {
+      clearInterval(sampler);
     }
+    expect(notUp).toBe(0);
+    await request(s.worker!.getHttpServer()).get('/health/ready').expect(200);
     // Runs of the same pid: after the first (its child may have run a task already), each is 2 long.
     const runs: number[] = [];
     pids.forEach((pid, i) => (i > 0 && pid === pids[i - 1] ? runs[runs.length - 1]++ : runs.push(1)));

@@ -94,6 +94,14 @@ export class ChildPool extends EventEmitter<ChildPoolEvents> {
     });
   }
 
+  /**
+   * Started and not closed: it takes tasks even while a recycled slot waits for its new child, so
+   * readiness and `sluice_worker_up` must not flap with every recycle.
+   */
+  get serving(): boolean {
+    return this.started && this.starting === null && !this.closed;
+  }
+
   /** Every slot has a live child. */
   get ready(): boolean {
     return this.started && !this.closed && this.seats.every((s) => isLive(s.child));
