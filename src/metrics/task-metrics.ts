@@ -3,6 +3,8 @@ import { InjectMetric, makeCounterProvider, makeHistogramProvider } from '@wills
 import { Counter, Histogram } from 'prom-client';
 import { TaskEventBase, TaskEventMap, TaskEvents } from '../tasks/task-events';
 import { METRIC, QUEUE_WAIT_BUCKETS, RUNTIME_BUCKETS } from './metric-names';
+import { TaskRegistry } from '../tasks/task-registry';
+import { MemoryLimitExceeded, NonRetryableTaskError, TimeLimitExceeded, WorkerLostError } from '../tasks/task.errors';
 
 const TASK_LABELS = ['queue', 'task_name'];
 const labels = (e: TaskEventBase) => ({ queue: e.queue, task_name: e.taskName });
@@ -25,10 +27,14 @@ export const TASK_METRIC_PROVIDERS = [
   }),
 ];
 
+/** Failure types every task can end with; a handler's own error types appear when first seen. */
+const KNOWN_EXCEPTIONS = [Error.name, TimeLimitExceeded.name, MemoryLimitExceeded.name, WorkerLostError.name, NonRetryableTaskError.name];
+
 @Injectable()
 export class TaskMetrics implements OnModuleInit, OnModuleDestroy {
   constructor(
     private readonly events: TaskEvents,
+    private readonly registry: TaskRegistry,
     @InjectMetric(METRIC.taskSubmitted) private readonly submitted: Counter,
     @InjectMetric(METRIC.taskStarted) private readonly started: Counter,
     @InjectMetric(METRIC.taskSucceeded) private readonly succeeded: Counter,
@@ -63,6 +69,12 @@ export class TaskMetrics implements OnModuleInit, OnModuleDestroy {
   };
 
   onModuleInit(): void {
+    // Series exist from the start at 0, so rate()/increase() see the first task of each kind.
+    for (const type of this.registry.all()) {
+      const l = { queue: type.policy.queue, task_name: type.name };
+      for (const c of [this.submitted, this.started, this.succeeded, this.retried, this.revoked]) c.inc(l, 0);
+      for (const exception of KNOWN_EXCEPTIONS) this.failed.inc({ ...l, exception }, 0);
+    }
     for (const [event, fn] of Object.entries(this.listeners)) this.events.on(event as keyof TaskEventMap, fn as never);
   }
 
