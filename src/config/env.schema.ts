@@ -10,6 +10,7 @@ import {
   Max,
   Min,
 } from 'class-validator';
+import { REDIS_URL_PATTERN } from '../redis/redis.factory';
 
 /** Parses "true"/"false"/"1"/"0"; anything else is left as a string so IsBoolean rejects it. */
 const toBoolean = ({ value }: { value: unknown }): unknown => {
@@ -72,7 +73,7 @@ export type LogLevelName = (typeof LOG_LEVELS)[number];
 export class EnvironmentVariables {
   @Int(1, 65535) PORT = 3000;
   @IsOptional()
-  @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// or rediss:// URL' })
+  @Matches(REDIS_URL_PATTERN, { message: 'must be a redis://, rediss:// or redis+sentinel://host:port[,host:port]/master URL' })
   REDIS_URL?: string;
   @Matches(/^[A-Za-z0-9_{}.-]{1,64}$/, { message: 'must be 1-64 characters of letters, digits, _ . - { }' })
   QUEUE_PREFIX = 'sluice';

@@ -3,7 +3,7 @@ import { ConnectionOptions, Worker } from 'bullmq';
 import { REDIS_CONFIG, TASK_POLICY_CONFIG, WORKER_CONFIG } from '../config/config.module';
 import { ConfigError } from '../config/config.errors';
 import { RedisConfig, TaskPolicyConfig, WorkerConfig } from '../config/configuration';
-import { BLOCKING_OPTIONS } from '../redis/redis.factory';
+import { BLOCKING_OPTIONS, redisConnectionOptions } from '../redis/redis.factory';
 import { RevocationBus } from '../tasks/revocation.bus';
 import { TaskStore } from '../tasks/store/task-store';
 import { SLUICE_BACKOFF, TaskJobData } from '../tasks/job-options';
@@ -87,7 +87,7 @@ export class QueueConsumer implements OnApplicationBootstrap, BeforeApplicationS
     const w = new Worker<TaskJobData>(queue, (job, token) => this.runner.process(job, token), {
       autorun: false,
       prefix: this.redis.prefix,
-      connection: { url: this.redis.url, ...BLOCKING_OPTIONS } as ConnectionOptions,
+      connection: { ...redisConnectionOptions(this.redis.url), ...BLOCKING_OPTIONS } as ConnectionOptions,
       // Jobs beyond the free children wait inside this worker, still pending: Celery's prefetch.
       concurrency: this.worker.concurrency * this.worker.prefetchMultiplier,
       lockDuration: this.worker.lockDuration * 1000,

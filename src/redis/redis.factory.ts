@@ -20,6 +20,52 @@ export const BLOCKING_OPTIONS: RedisOptions = {
   retryStrategy: (times) => Math.min(times * 200, 2000),
 };
 
+/** The URL forms REDIS_URL accepts; config validation uses it so a typo stops the boot. */
+export const REDIS_URL_PATTERN = /^(rediss?):\/\/.+|^(rediss?)\+sentinel:\/\/(?:[^@/]*@)?[^/@]+:\d+(?:,[^/@,]+:\d+)*\/[^/]+(?:\/\d+)?$/;
+
+/**
+ * Connection options from REDIS_URL. Besides `redis://` and `rediss://`, a Sentinel deployment is
+ * `redis+sentinel://[user:password@]host:port[,host:port...]/master-name[/db]`: clients ask the
+ * sentinels for the current primary and follow a failover.
+ */
+export function redisConnectionOptions(url: string): RedisOptions {
+  const sentinel = /^(rediss?)\+sentinel:\/\/(?:([^@/]*)@)?([^/@]+)\/([^/]+)(?:\/(\d+))?$/.exec(url);
+  if (!sentinel) return parseDirect(url);
+  const [, scheme, auth, hosts, name, db] = sentinel;
+  const [username, password] = splitAuth(auth);
+  return {
+    sentinels: hosts.split(',').map((h) => {
+      const i = h.lastIndexOf(':');
+      return { host: h.slice(0, i), port: Number(h.slice(i + 1)) };
+    }),
+    name: decodeURIComponent(name),
+    ...(username ? { username } : {}),
+    ...(password ? { password, sentinelPassword: password } : {}),
+    ...(db ? { db: Number(db) } : {}),
+    ...(scheme === 'rediss' ? { enableTLSForSentinelMode: true, tls: {} } : {}),
+  };
+}
+
+function parseDirect(url: string): RedisOptions {
+  const u = new URL(url);
+  const db = u.pathname.replace(/^\//, '');
+  return {
+    host: u.hostname.replace(/^\[|\]$/g, ''),
+    port: u.port ? Number(u.port) : 6379,
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(db ? { db: Number(db) } : {}),
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}
+
+function splitAuth(auth: string | undefined): [string | undefined, string | undefined] {
+  if (!auth) return [undefined, undefined];
+  const i = auth.indexOf(':');
+  if (i < 0) return [undefined, decodeURIComponent(auth)];
+  return [decodeURIComponent(auth.slice(0, i)) || undefined, decodeURIComponent(auth.slice(i + 1))];
+}
+
 export function createRedis(url: string, options: RedisOptions, name: string): Redis {
-  return new Redis(url, { ...options, connectionName: name, lazyConnect: false });
+  return new Redis({ ...redisConnectionOptions(url), ...options, connectionName: name, lazyConnect: false });
 }

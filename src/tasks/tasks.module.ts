@@ -3,7 +3,7 @@ import { Module } from '@nestjs/common';
 import { ConnectionOptions } from 'bullmq';
 import { APP_CONFIG, REDIS_CONFIG } from '../config/config.module';
 import { AppConfig, RedisConfig } from '../config/configuration';
-import { FAIL_FAST_OPTIONS } from '../redis/redis.factory';
+import { FAIL_FAST_OPTIONS, redisConnectionOptions } from '../redis/redis.factory';
 import { RevocationBus } from './revocation.bus';
 import { TaskStore } from './store/task-store';
 import { TaskCancellation } from './task-cancellation.service';
@@ -25,7 +25,7 @@ import { TaskEvents } from './task-events';
       useFactory: (cfg: RedisConfig) => ({
         prefix: cfg.prefix,
         // Producers fail fast while Redis is away, so requests get a 503 instead of hanging.
-        connection: { url: cfg.url, ...FAIL_FAST_OPTIONS } as ConnectionOptions,
+        connection: { ...redisConnectionOptions(cfg.url), ...FAIL_FAST_OPTIONS } as ConnectionOptions,
       }),
     }),
     BullModule.registerQueue(...QUEUE_NAMES.map((name) => ({ name }))),

@@ -27,9 +27,9 @@ export class Stack {
   api!: NestFastifyApplication;
   worker?: NestFastifyApplication;
 
-  static async start(env: Record<string, string>, opts: { worker?: boolean } = {}): Promise<Stack> {
+  static async start(env: Record<string, string>, opts: { worker?: boolean } = {}, redis?: TestRedis): Promise<Stack> {
     const s = new Stack();
-    s.redis = await startTestRedis();
+    s.redis = redis ?? (await startTestRedis());
     s.config = testConfig(s.redis, env);
     s.api = await startApi(s.config);
     if (opts.worker !== false) s.worker = await startWorker(s.config);
