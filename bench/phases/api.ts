@@ -1,0 +1,142 @@
+import { join } from 'node:path';
+import { freePort } from '../../src/app/embedded-redis';
+import { closedLoop, HttpClient, LoadResult } from '../lib/http';
+import { launch } from '../lib/procs';
+import { startRedis } from '../lib/redis';
+import { batchAvailable, batchBody, NOOP_BODY, startApi, submit, submitBatches } from '../lib/sluice';
+import { fmtSummary, summarize } from '../lib/stats';
+import { count, Ctx, errorRow, ratioRow } from '../lib/report';
+
+const PREFIX = 'sluice';
+const WAIT_LIST = `${PREFIX}:cpu_intensive:wait`;
+
+/**
+ * The API alone, no worker, so every submitted task stays waiting:
+ * - POST /api/v1/tasks against a bare Nest+BullMQ route (same Redis, same load), alternating;
+ * - POST /api/v1/tasks/batch in tasks/s against the single POSTs;
+ * - GET /api/v1/tasks/{id} with none waiting, then with 100k waiting.
+ */
+export async function apiPhase(ctx: Ctx): Promise<void> {
+  const { p } = ctx;
+  const redis = await startRedis('api');
+  const api = await startApi(ctx.run, redis.url, PREFIX);
+  const barePort = await freePort();
+  const bare = launch('bare-app', process.execPath, ['--require', '@swc-node/register', join(__dirname, '..', 'peers', 'bare-app.ts')], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', BARE_PORT: String(barePort), BARE_REDIS_URL: redis.url, BARE_PREFIX: 'bare' },
+    cwd: join(__dirname, '..', '..'),
+  });
+  await bare.waitForOutput(/BARE_READY/, 60_000);
+  const bareHttp = new HttpClient(barePort, {}, 64);
+  const http = api.http;
+  try {
+    // GET with none waiting: records of tasks that were submitted, then cancelled out of the queue.
+    const few = [];
+    for (let i = 0; i < 100; i++) few.push((await submit(http)).id);
+    for (const id of few) await http.json('DELETE', `/api/v1/tasks/${id}`, undefined, [200]);
+    const waitingBefore = await redis.client.llen(WAIT_LIST);
+    const getOp = (ids: string[]) => async (i: number): Promise<number> => {
+      const r = await http.request('GET', `/api/v1/tasks/${ids[i % ids.length]}`);
+      if (r.status !== 200) throw new Error(`GET answered ${r.status}`);
+      return 1;
+    };
+    // A freshly started process runs its first seconds unoptimised: warm every path before timing any.
+    await closedLoop({ inFlight: 64, durationMs: p.warmupSeconds * 2000, op: getOp(few) });
+    const getNone = await closedLoop({ inFlight: 64, warmupMs: p.warmupSeconds * 1000, durationMs: p.getSeconds * 1000, op: getOp(few) });
+
+    // Single POSTs, Sluice and the bare route in turns, so drift on the machine hits both alike.
+    const postOp = (client: HttpClient) => async (): Promise<number> => {
+      const r = await client.request('POST', '/api/v1/tasks', NOOP_BODY);
+      if (r.status !== 201) throw new Error(`POST answered ${r.status}: ${r.body.slice(0, 200)}`);
+      return 1;
+    };
+    await closedLoop({ inFlight: 64, durationMs: p.warmupSeconds * 2000, op: postOp(http) });
+    await closedLoop({ inFlight: 64, durationMs: p.warmupSeconds * 2000, op: postOp(bareHttp) });
+    const sluiceRuns: LoadResult[] = [];
+    const bareRuns: LoadResult[] = [];
+    for (let round = 0; round < p.postRounds; round++) {
+      sluiceRuns.push(await closedLoop({ inFlight: 64, warmupMs: p.warmupSeconds * 1000, durationMs: p.postSeconds * 1000, op: postOp(http) }));
+      bareRuns.push(await closedLoop({ inFlight: 64, warmupMs: p.warmupSeconds * 1000, durationMs: p.postSeconds * 1000, op: postOp(bareHttp) }));
+    }
+    const rate = (runs: LoadResult[]): number => runs.reduce((s, r) => s + r.ops, 0) / runs.reduce((s, r) => s + r.seconds, 0);
+    const sluicePost = rate(sluiceRuns);
+    const barePost = rate(bareRuns);
+    ctx.shared.singlePostPerSec = sluicePost;
+    const sl = summarize(sluiceRuns.flatMap((r) => r.latencies));
+    const bl = summarize(bareRuns.flatMap((r) => r.latencies));
+    ctx.rows.push(
+      ratioRow({
+        id: 'post_single',
+        workload: 'POST /api/v1/tasks, 64 in flight',
+        sluice: sluicePost,
+        baseline: barePost,
+        unit: 'req/s',
+        against: 'bare Nest+Fastify route calling queue.add',
+        min: 0.7,
+        note: `POST latency p50/p99/max: Sluice ${fmtSummary(sl)}, bare ${fmtSummary(bl)}; rounds Sluice ${sluiceRuns.map((r) => Math.round(r.perSecond)).join(', ')} / bare ${bareRuns.map((r) => Math.round(r.perSecond)).join(', ')} req/s`,
+        data: { sluiceLatency: sl, bareLatency: bl, errors: sluiceRuns.reduce((s, r) => s + r.errors, 0) },
+      }),
+    );
+
+    // The batch endpoint, in tasks/s.
+    if (await batchAvailable(http)) {
+      const body = batchBody(1000);
+      const batch = await closedLoop({
+        inFlight: p.batchInFlight,
+        warmupMs: p.warmupSeconds * 1000,
+        durationMs: p.batchSeconds * 1000,
+        op: async () => {
+          const r = await http.request('POST', '/api/v1/tasks/batch', body);
+          if (r.status !== 200 && r.status !== 201) throw new Error(`batch answered ${r.status}: ${r.body.slice(0, 200)}`);
+          return 1000;
+        },
+      });
+      const bs = summarize(batch.latencies);
+      ctx.rows.push(
+        ratioRow({
+          id: 'post_batch',
+          workload: `POST /api/v1/tasks/batch, 1000 tasks per request, ${p.batchInFlight} in flight`,
+          sluice: batch.unitsPerSecond,
+          baseline: sluicePost,
+          unit: 'tasks/s',
+          against: 'single POSTs (row above)',
+          min: 5,
+          note: `batch request latency p50/p99/max ${fmtSummary(bs)}`,
+          data: { latency: bs, requestsPerSecond: batch.perSecond },
+        }),
+      );
+    } else {
+      ctx.rows.push(errorRow('post_batch', 'POST /api/v1/tasks/batch, 1000 tasks per request', 'POST /api/v1/tasks/batch answered 404 in this build', 'endpoint missing'));
+    }
+
+    // GET with ~100k waiting: top the queue up, then read tasks from all over the wait list.
+    let waiting = await redis.client.llen(WAIT_LIST);
+    if (waiting < p.waitingBig) {
+      if (await batchAvailable(http)) await submitBatches(http, p.waitingBig - waiting, 1000, 2);
+      else await closedLoop({ inFlight: 64, count: p.waitingBig - waiting, op: postOp(http) });
+    }
+    waiting = await redis.client.llen(WAIT_LIST);
+    const pipe = redis.client.pipeline();
+    for (let i = 0; i < 1000; i++) pipe.lindex(WAIT_LIST, Math.floor((i / 1000) * waiting));
+    const deep = ((await pipe.exec()) ?? []).map(([, v]) => String(v)).filter((v) => v && v !== 'null');
+    const getBig = await closedLoop({ inFlight: 64, warmupMs: p.warmupSeconds * 1000, durationMs: p.getSeconds * 1000, op: getOp(deep) });
+    const gn = summarize(getNone.latencies);
+    const gb = summarize(getBig.latencies);
+    ctx.rows.push(
+      ratioRow({
+        id: 'get_waiting',
+        workload: `GET /api/v1/tasks/{id}, ${count(waiting)} waiting, 64 in flight`,
+        sluice: getBig.perSecond,
+        baseline: getNone.perSecond,
+        unit: 'req/s',
+        against: `the same with ${waitingBefore} waiting`,
+        min: 0.8,
+        note: `GET latency p50/p99/max: ${count(waiting)} waiting ${fmtSummary(gb)}, none waiting ${fmtSummary(gn)}`,
+        data: { waiting, latencyBig: gb, latencyNone: gn },
+      }),
+    );
+  } finally {
+    bareHttp.close();
+    await Promise.all([api.stop(), bare.stop(5000)]);
+    await redis.stop();
+  }
+}

@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { Queue, Worker } from 'bullmq';
+import { cpuMeter } from '../lib/cpu';
+import { launch } from '../lib/procs';
+import { callsPerTask, commandStats, countRoundTrips, startRedis, usedMemory, waitUntil } from '../lib/redis';
+import { Ctx, errorRow, ratioRow } from '../lib/report';
+
+const PREFIX = 'peer';
+const DATA = { task_name: 'diagnostic.sleep', payload: { seconds: 0 } };
+const RESULT = { slept_seconds: 0, soft_limit_hit: false, pid: 0 };
+/** The same retention and attempts as Sluice's jobs (see src/tasks/job-options.ts). */
+const OPTS = { removeOnComplete: { age: 86400 }, removeOnFail: { age: 86400 }, attempts: 4 };
+
+async function addAll(queue: Queue, n: number, chunk = 1000): Promise<void> {
+  for (let done = 0; done < n; done += chunk) {
+    const k = Math.min(chunk, n - done);
+    await queue.addBulk(Array.from({ length: k }, () => ({ name: DATA.task_name, data: DATA, opts: { ...OPTS, jobId: randomUUID() } })));
+  }
+}
+
+/**
+ * The BullMQ peer: its own sandboxed processor (forked children) at concurrency 2 in a process of
+ * its own, fed by addBulk from here, timed from the first addBulk until the completed set holds
+ * all N. Also Redis commands per job, and Redis memory per retained completed job.
+ */
+export async function bullmqPhase(ctx: Ctx): Promise<void> {
+  const { p } = ctx;
+  const redis = await startRedis('bullmq');
+  const peer = launch('bullmq-sandbox', process.execPath, ['--require', '@swc-node/register', join(__dirname, '..', 'peers', 'bullmq-sandbox.ts')], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', PEER_REDIS_URL: redis.url, PEER_PREFIX: PREFIX, PEER_QUEUE: 'peer', PEER_CONCURRENCY: '2' },
+    cwd: join(__dirname, '..', '..'),
+  });
+  const queue = new Queue('peer', { prefix: PREFIX, connection: { url: redis.url, connectionName: 'peer:producer' } as never });
+  const memQueue = new Queue('mem', { prefix: PREFIX, connection: { url: redis.url, connectionName: 'bench:producer-mem' } as never });
+  let memWorker: Worker | null = null;
+  try {
+    await peer.waitForOutput(/PEER_READY/, 60_000);
+    const completed = (): Promise<number> => redis.client.zcard(`${PREFIX}:peer:completed`);
+    // Warm-up: BullMQ forks its sandbox children on first use.
+    await addAll(queue, Math.min(200, p.warmN));
+    await waitUntil(completed, Math.min(200, p.warmN), 60_000, 5, 'peer warm-up');
+
+    const base = await completed();
+    const cs0 = await commandStats(redis.client);
+    const meter = cpuMeter([peer, redis.proc]);
+    const t0 = performance.now();
+    await addAll(queue, p.bullN);
+    const t1 = await waitUntil(completed, base + p.bullN, 300_000, 5, 'peer completions');
+    ctx.details.bullmqCpu = meter.stop(p.bullN, (t1 - t0) / 1000);
+    const cs1 = await commandStats(redis.client);
+    const rate = p.bullN / ((t1 - t0) / 1000);
+    // The completion polls of this harness (ZCARD) are not the peer's cost.
+    const polls = (cs1.zcard?.calls ?? 0) - (cs0.zcard?.calls ?? 0);
+    ctx.details.bullmqCallsPerTask = callsPerTask(cs0, cs1, p.bullN, { zcard: polls });
+    ctx.shared.bullmqE2e = rate;
+    ctx.log(`bullmq sandbox e2e: ${rate.toFixed(0)} jobs/s`);
+
+    ctx.details.bullmqRoundTrips = await countRoundTrips(redis.url, p.roundTripN, async () => {
+      const b = await completed();
+      await addAll(queue, p.roundTripN);
+      await waitUntil(completed, b + p.roundTripN, 60_000, 20, 'peer completions');
+    });
+
+    if (ctx.shared.sluiceE2e) {
+      ctx.rows.push(
+        ratioRow({
+          id: 'e2e_vs_bullmq',
+          workload: 'no-op tasks end to end, HTTP submit, concurrency 2, no recycling',
+          sluice: ctx.shared.sluiceE2e,
+          baseline: rate,
+          unit: 'tasks/s',
+          against: "BullMQ's sandboxed processor, concurrency 2, addBulk submit",
+          min: 1.0,
+          note:
+            `${p.e2eN} Sluice tasks via single POSTs (64 in flight) vs ${p.bullN} BullMQ jobs via addBulk of 1000, both timed from the first submission until all completed` +
+            (ctx.shared.sluiceE2eBatch ? `; Sluice submitted via POST /tasks/batch instead: ${Math.round(ctx.shared.sluiceE2eBatch)} tasks/s (${(ctx.shared.sluiceE2eBatch / rate).toFixed(2)}×)` : ''),
+          data: { sluiceBatch: ctx.shared.sluiceE2eBatch ?? null },
+        }),
+      );
+    } else {
+      ctx.rows.push(errorRow('e2e_vs_bullmq', 'no-op tasks end to end vs BullMQ sandbox', 'the e2e phase did not run', 'skipped'));
+    }
+
+    // Redis memory per retained completed job: same data, options and result as Sluice's jobs.
+    memWorker = new Worker('mem', async () => ({ ...RESULT, pid: process.pid }), {
+      prefix: PREFIX,
+      connection: { url: redis.url, maxRetriesPerRequest: null, connectionName: 'bench:mem-worker' } as never,
+      concurrency: 100,
+    });
+    const memDone = (): Promise<number> => redis.client.zcard(`${PREFIX}:mem:completed`);
+    const first = Math.min(p.warmN, p.bullMemN);
+    await addAll(memQueue, first);
+    await waitUntil(memDone, first, 120_000, 20, 'memory warm-up');
+    const mem0 = await usedMemory(redis.client);
+    await addAll(memQueue, p.bullMemN - first);
+    await waitUntil(memDone, p.bullMemN, 600_000, 20, 'memory fill');
+    await new Promise((r) => setTimeout(r, 500));
+    const mem1 = await usedMemory(redis.client);
+    const perJob = (mem1 - mem0) / (p.bullMemN - first);
+    ctx.details.bullmqMemory = { mem0, mem1, jobs: p.bullMemN - first, perJob };
+    if (ctx.shared.sluiceBytesPerTask) {
+      ctx.rows.push(
+        ratioRow({
+          id: 'redis_bytes_per_task',
+          workload: 'Redis memory per retained completed no-op task (used_memory delta / N)',
+          sluice: ctx.shared.sluiceBytesPerTask,
+          baseline: perJob,
+          unit: 'B',
+          digits: 0,
+          against: 'raw BullMQ job, same data, options and result',
+          note: `Sluice: task record, indexes, expiry and outcome entries plus its BullMQ job; measured from ~${Math.round(p.warmN / 1000)}k to ~${Math.round(p.retainBig / 1000)}k retained`,
+        }),
+      );
+    }
+  } finally {
+    await memWorker?.close().catch(() => undefined);
+    await Promise.all([queue.close().catch(() => undefined), memQueue.close().catch(() => undefined)]);
+    await peer.stop(5000);
+    await redis.stop();
+  }
+}

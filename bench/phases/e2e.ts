@@ -1,0 +1,177 @@
+import { closedLoop, HttpClient, sequential } from '../lib/http';
+import { callsPerTask, commandStats, countRoundTrips, startRedis, usedMemory } from '../lib/redis';
+import { batchAvailable, finishedCount, NOOP_BODY, startApi, startWorker, SluiceWorker, submitBatches, waitFinished } from '../lib/sluice';
+import { fmtSummary, Summary, summarize } from '../lib/stats';
+import { count, Ctx, ratioRow } from '../lib/report';
+import { Redis } from 'ioredis';
+import { cpuMeter } from '../lib/cpu';
+
+const PREFIX = 'sluice';
+
+const NO_RECYCLE = { WORKER_CONCURRENCY: '2', WORKER_MAX_TASKS_PER_CHILD: '0' };
+const RECYCLE_10 = { WORKER_CONCURRENCY: '2', WORKER_MAX_TASKS_PER_CHILD: '10' };
+
+async function postMany(http: HttpClient, n: number): Promise<number> {
+  const t0 = performance.now();
+  const r = await closedLoop({
+    inFlight: 64,
+    count: n,
+    op: async () => {
+      const res = await http.request('POST', '/api/v1/tasks', NOOP_BODY);
+      if (res.status !== 201) throw new Error(`POST answered ${res.status}: ${res.body.slice(0, 200)}`);
+      return 1;
+    },
+  });
+  if (r.errors) throw new Error(`${r.errors} submissions failed: ${r.firstError}`);
+  return (performance.now() - t0) / 1000;
+}
+
+/** Submit `n` no-op tasks through the HTTP API (64 in flight) and wait until all have finished. */
+async function e2eHttp(http: HttpClient, redis: Redis, n: number): Promise<{ perSecond: number; seconds: number; submitSeconds: number; completed: number }> {
+  const { finished: before, completed: c0 } = await finishedCount(redis, PREFIX);
+  const t0 = performance.now();
+  const submitSeconds = await postMany(http, n);
+  const done = await waitFinished(redis, PREFIX, before + n, 300_000);
+  const seconds = (done.at - t0) / 1000;
+  return { perSecond: n / seconds, seconds, submitSeconds, completed: done.completed - c0 };
+}
+
+/** Latency of the two monitoring endpoints, one request at a time, alternating. */
+async function monitoring(http: HttpClient, samples: number): Promise<{ metrics: Summary; health: Summary }> {
+  const m: number[] = [];
+  const h: number[] = [];
+  await sequential(samples, 2, async () => {
+    const a = await http.request('GET', '/api/v1/tasks/metrics');
+    if (a.status !== 200) throw new Error(`metrics answered ${a.status}`);
+    m.push(a.ms);
+    const b = await http.request('GET', '/api/v1/tasks/health');
+    if (b.status !== 200) throw new Error(`health answered ${b.status}`);
+    h.push(b.ms);
+  });
+  return { metrics: summarize(m), health: summarize(h) };
+}
+
+/**
+ * Sluice end to end with no-op tasks, submitted through the HTTP API (the honest figure: it pays
+ * for validation, the status record and every status transition), at WORKER_CONCURRENCY=2:
+ * recycling off, then the default recycling after 10 tasks. The same Redis then grows to ~100k
+ * retained finished tasks, for the monitoring endpoints' latency and Redis memory per task.
+ */
+export async function e2ePhase(ctx: Ctx): Promise<void> {
+  const { p } = ctx;
+  const redis = await startRedis('e2e');
+  let api = await startApi(ctx.run, redis.url, PREFIX);
+  let worker: SluiceWorker | null = await startWorker(ctx.run, redis.url, PREFIX, NO_RECYCLE, 'worker-norecycle');
+  let http = api.http;
+  try {
+    await postMany(http, p.warmN);
+    await waitFinished(redis.client, PREFIX, p.warmN, 120_000);
+    const mon1k = await monitoring(http, p.monitorSamples);
+    const retained0 = (await finishedCount(redis.client, PREFIX)).finished;
+    const mem0 = await usedMemory(redis.client);
+
+    const cs0 = await commandStats(redis.client);
+    let meter = cpuMeter([api.proc, worker.proc, redis.proc]);
+    const noRecycle = await e2eHttp(http, redis.client, p.e2eN);
+    const cpu: Record<string, unknown> = { noRecycle: meter.stop(p.e2eN, noRecycle.seconds) };
+    const cs1 = await commandStats(redis.client);
+    const calls = callsPerTask(cs0, cs1, p.e2eN);
+    ctx.shared.sluiceE2e = noRecycle.perSecond;
+    ctx.details.sluiceCallsPerTask = calls;
+    ctx.log(`sluice e2e (http, no recycling): ${noRecycle.perSecond.toFixed(0)} tasks/s, ${calls.total} Redis commands per task`);
+
+    // Through the batch endpoint: the cheaper submission path Sluice also offers; labelled as such.
+    if (await batchAvailable(http)) {
+      const before = (await finishedCount(redis.client, PREFIX)).finished;
+      meter = cpuMeter([api.proc, worker.proc, redis.proc]);
+      const t0 = performance.now();
+      await submitBatches(http, p.e2eN, 1000, 2);
+      const done = await waitFinished(redis.client, PREFIX, before + p.e2eN, 300_000);
+      ctx.shared.sluiceE2eBatch = p.e2eN / ((done.at - t0) / 1000);
+      cpu.batchSubmit = meter.stop(p.e2eN, (done.at - t0) / 1000);
+    }
+
+    // Top-level Redis commands per task, by process and by script (MONITOR: apart from timed runs).
+    ctx.details.sluiceRoundTrips = await countRoundTrips(redis.url, p.roundTripN, async () => {
+      const before = (await finishedCount(redis.client, PREFIX)).finished;
+      await postMany(http, p.roundTripN);
+      await waitFinished(redis.client, PREFIX, before + p.roundTripN, 60_000);
+    }, ctx.run.distDir);
+
+    await worker.stop();
+    worker = await startWorker(ctx.run, redis.url, PREFIX, RECYCLE_10, 'worker-recycle10');
+    const warmFrom = (await finishedCount(redis.client, PREFIX)).finished;
+    await postMany(http, Math.min(200, p.warmN));
+    await waitFinished(redis.client, PREFIX, warmFrom + Math.min(200, p.warmN), 60_000);
+    meter = cpuMeter([api.proc, worker.proc, redis.proc]);
+    const recycle = await e2eHttp(http, redis.client, p.e2eN);
+    cpu.recycle10 = meter.stop(p.e2eN, recycle.seconds);
+    ctx.details.sluiceCpu = cpu;
+    ctx.shared.sluiceE2eRecycle = recycle.perSecond;
+    await worker.stop();
+
+    // Grow to ~100k retained finished tasks. Without recycling: with it, forking children bounds
+    // no-op throughput to a few hundred tasks/s and the fill alone would take minutes.
+    worker = await startWorker(ctx.run, redis.url, PREFIX, NO_RECYCLE, 'worker-fill');
+    const fillStart = (await finishedCount(redis.client, PREFIX)).finished;
+    const fill = Math.max(0, p.retainBig - fillStart);
+    const tf = performance.now();
+    if (await batchAvailable(http)) await submitBatches(http, fill, 1000, 2);
+    else await postMany(http, fill);
+    const filled = await waitFinished(redis.client, PREFIX, fillStart + fill, 600_000, 20);
+    const sustained = fill / ((filled.at - tf) / 1000);
+    await new Promise((r) => setTimeout(r, 500));
+    const retained1 = (await finishedCount(redis.client, PREFIX)).finished;
+    const mem1 = await usedMemory(redis.client);
+    const mon100k = await monitoring(http, p.monitorSamples);
+    // The same data, a fresh API process (warmed on these two endpoints only): tells the data's
+    // effect apart from the long-lived process's (heap, JIT state).
+    await api.stop();
+    api = await startApi(ctx.run, redis.url, PREFIX, {}, 'api-fresh');
+    http = api.http;
+    await monitoring(http, Math.min(200, p.monitorSamples));
+    const mon100kFresh = await monitoring(http, p.monitorSamples);
+    const bytesPerTask = (mem1 - mem0) / (retained1 - retained0);
+    ctx.shared.sluiceBytesPerTask = bytesPerTask;
+
+    ctx.rows.push(
+      ratioRow({
+        id: 'e2e_recycle',
+        workload: 'no-op tasks end to end, HTTP submit, concurrency 2, recycling after 10 tasks (default)',
+        sluice: recycle.perSecond,
+        baseline: noRecycle.perSecond,
+        unit: 'tasks/s',
+        against: 'the same without recycling',
+        note:
+          `${p.e2eN} tasks each; submission alone took ${recycle.submitSeconds.toFixed(2)} s vs ${noRecycle.submitSeconds.toFixed(2)} s` +
+          (fill > 0 ? `; sustained rate while filling to ${count(retained1)} retained (batch submit, no recycling): ${Math.round(sustained)} tasks/s` : ''),
+        data: { recycle, noRecycle, sustained },
+      }),
+    );
+    for (const [key, label] of [['metrics', 'GET /api/v1/tasks/metrics'], ['health', 'GET /api/v1/tasks/health']] as const) {
+      const big = mon100k[key];
+      const small = mon1k[key];
+      ctx.rows.push(
+        ratioRow({
+          id: `${key}_retained`,
+          workload: `${label} latency p50, ${count(retained1)} tasks retained`,
+          sluice: big.p50,
+          baseline: small.p50,
+          unit: 'ms',
+          digits: 2,
+          against: `the same with ${count(retained0)} retained`,
+          max: 1.3,
+          note:
+            `${label} p50/p99/max: ${fmtSummary(big)} at ${retained1} retained vs ${fmtSummary(small)} at ${retained0}; p99 ratio ${(big.p99 / small.p99).toFixed(2)}×; ` +
+            `a fresh API process on the ${count(retained1)}: ${fmtSummary(mon100kFresh[key])} (p50 ${(mon100kFresh[key].p50 / small.p50).toFixed(2)}×)`,
+          data: { big, small, fresh: mon100kFresh[key], retained0, retained1 },
+        }),
+      );
+    }
+    ctx.details.sluiceMemory = { mem0, mem1, retained0, retained1, bytesPerTask };
+  } finally {
+    await worker?.stop();
+    await api.stop();
+    await redis.stop();
+  }
+}
