@@ -1,7 +1,10 @@
 import { Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { WORKER_CONFIG } from '../config/config.module';
-import { WorkerConfig } from '../config/configuration';
+import { REDIS_CONFIG, WORKER_CONFIG } from '../config/config.module';
+import { RedisConfig, WorkerConfig } from '../config/configuration';
+import { BLOCKING_OPTIONS, createRedis } from '../redis/redis.factory';
+import { RedisKeys } from '../redis/redis-keys';
+import { WORKER_REDIS, WORKER_TASK_STORE, WorkerRedisCloser, workerTaskStore } from './worker-redis';
 import { TasksModule } from '../tasks/tasks.module';
 import { ChildPool } from './pool/child-pool';
 import { ChildPoolHealthIndicator } from './pool-health';
@@ -33,6 +36,13 @@ class PoolCloser implements OnApplicationShutdown {
           logger: new Logger(ChildPool.name),
         }),
     },
+    {
+      provide: WORKER_REDIS,
+      inject: [REDIS_CONFIG],
+      useFactory: (cfg: RedisConfig) => createRedis(cfg.url, BLOCKING_OPTIONS, 'sluice:worker'),
+    },
+    { provide: WORKER_TASK_STORE, inject: [WORKER_REDIS, RedisKeys], useFactory: workerTaskStore },
+    WorkerRedisCloser,
     TaskRunner,
     QueueConsumer,
     ChildPoolHealthIndicator,

@@ -3,7 +3,8 @@ import { ConnectionOptions, Worker } from 'bullmq';
 import { REDIS_CONFIG, TASK_POLICY_CONFIG, WORKER_CONFIG } from '../config/config.module';
 import { ConfigError } from '../config/config.errors';
 import { RedisConfig, TaskPolicyConfig, WorkerConfig } from '../config/configuration';
-import { BLOCKING_OPTIONS, redisConnectionOptions } from '../redis/redis.factory';
+import { Redis } from 'ioredis';
+import { WORKER_REDIS } from './worker-redis';
 import { RevocationBus } from '../tasks/revocation.bus';
 import { TaskStore } from '../tasks/store/task-store';
 import { SLUICE_BACKOFF, TaskJobData } from '../tasks/job-options';
@@ -35,6 +36,7 @@ export class QueueConsumer implements OnApplicationBootstrap, BeforeApplicationS
     private readonly store: TaskStore,
     private readonly bus: RevocationBus,
     @Inject(WORKER_CONFIG) private readonly worker: WorkerConfig,
+    @Inject(WORKER_REDIS) private readonly connection: Redis,
     @Inject(REDIS_CONFIG) private readonly redis: RedisConfig,
     @Inject(TASK_POLICY_CONFIG) private readonly policy: TaskPolicyConfig,
   ) {}
@@ -87,7 +89,8 @@ export class QueueConsumer implements OnApplicationBootstrap, BeforeApplicationS
     const w = new Worker<TaskJobData>(queue, (job, token) => this.runner.process(job, token), {
       autorun: false,
       prefix: this.redis.prefix,
-      connection: { ...redisConnectionOptions(this.redis.url), ...BLOCKING_OPTIONS } as ConnectionOptions,
+      // Shared with the runner's status updates (see worker-redis.ts); BullMQ duplicates it for blocking reads.
+      connection: this.connection as unknown as ConnectionOptions,
       // Jobs beyond the free children wait inside this worker, still pending: Celery's prefetch.
       concurrency: this.worker.concurrency * this.worker.prefetchMultiplier,
       lockDuration: this.worker.lockDuration * 1000,

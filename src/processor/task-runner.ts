@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { WORKER_CONFIG } from '../config/config.module';
 import { WorkerConfig } from '../config/configuration';
 import { RevocationBus } from '../tasks/revocation.bus';
-import { TaskStore } from '../tasks/store/task-store';
+import { FinishInput, TaskStore } from '../tasks/store/task-store';
 import { TaskErrorInfo } from '../tasks/store/task-record';
 import { TaskJobData } from '../tasks/job-options';
 import { TaskRegistry, TaskType } from '../tasks/task-registry';
@@ -16,6 +16,7 @@ import { ChildPool } from './pool/child-pool';
 import { RunOutcome } from './pool/pool.types';
 import { Semaphore } from './semaphore';
 import { TaskEventBase, TaskEvents } from '../tasks/task-events';
+import { WORKER_TASK_STORE } from './worker-redis';
 
 /** A job this worker holds: prefetched and waiting for a child, being handed over, or running. */
 interface Held {
@@ -47,7 +48,7 @@ export class TaskRunner {
 
   constructor(
     private readonly pool: ChildPool,
-    private readonly store: TaskStore,
+    @Inject(WORKER_TASK_STORE) private readonly store: TaskStore,
     private readonly registry: TaskRegistry,
     private readonly bus: RevocationBus,
     private readonly events: TaskEvents,
@@ -166,7 +167,7 @@ export class TaskRunner {
     const runtime = (now - startedAt) / 1000;
     switch (outcome.kind) {
       case 'completed': {
-        await this.store.finish(taskId, {
+        this.record(taskId, {
           to: TaskStatus.Completed,
           now,
           fields: { result: JSON.stringify(outcome.result ?? null), finished_at: now, duration: runtime, progress: 100 },
@@ -220,7 +221,7 @@ export class TaskRunner {
     if (canRetry) {
       const delay = retryDelayMs(policy, retry);
       this.chosenDelays.set(taskId, delay);
-      await this.store.finish(taskId, {
+      this.record(taskId, {
         to: TaskStatus.Retrying,
         now,
         fields: { error: errorJson, next_retry_at: now + delay, finished_at: now, ...(runtime === null ? {} : { duration: runtime }) },
@@ -230,7 +231,7 @@ export class TaskRunner {
       this.events.emit('retried', { ...base, exception: error.type, runtimeSeconds: runtime });
       throw new RunFailure(error);
     }
-    await this.store.finish(taskId, {
+    this.record(taskId, {
       to: TaskStatus.Failed,
       now,
       fields: { error: errorJson, finished_at: now, ...(runtime === null ? {} : { duration: runtime }) },
@@ -240,6 +241,15 @@ export class TaskRunner {
     this.logger.error(`Task failed task_id=${taskId} exception=${error.type}`);
     this.events.emit('failed', { ...base, exception: error.type, runtimeSeconds: runtime });
     throw new UnrecoverableError(`${error.type}: ${error.message}`);
+  }
+
+  /**
+   * Sends a run's final transition without waiting for it: on the worker's auto-pipelined connection
+   * it leaves in the same write as the BullMQ move that follows, and Redis applies it first. Were the
+   * worker to die before that write, the job stalls and its next run is counted as lost.
+   */
+  private record(taskId: string, input: FinishInput): void {
+    this.store.finish(taskId, input).catch((err: Error) => this.logger.error(`Status update failed task_id=${taskId} error=${err.message}`));
   }
 
   /** Puts a job back in the queue without using an attempt (graceful shutdown). */

@@ -3,7 +3,7 @@ import { setPriority } from 'node:os';
 import { type ChildMessage, isChildMessage, type ParentMessage } from '../child/ipc.types';
 import type { ForkPlan } from './fork-plan.util';
 import { ChildStartError } from './pool.types';
-import { readRssBytes } from './rss.util';
+import { RssReader } from './rss.util';
 
 /**
  * starting → idle ⇄ busy → stopping → exited. A child that fails to start goes straight to
@@ -53,6 +53,7 @@ export class PoolChild {
   private readonly forkedAt = performance.now();
   private readonly startTimer: NodeJS.Timeout;
   private escalation: NodeJS.Timeout | null = null;
+  private rss: RssReader | undefined;
   private markExited!: () => void;
 
   constructor(plan: ForkPlan, settings: PoolChildSettings, private readonly listener: PoolChildListener) {
@@ -76,7 +77,9 @@ export class PoolChild {
   }
 
   rssBytes(): number | null {
-    return this.state === 'exited' || !this.proc.pid ? null : readRssBytes(this.proc.pid);
+    if (this.state === 'exited' || !this.proc.pid) return null;
+    this.rss ??= new RssReader(this.proc.pid);
+    return this.rss.read();
   }
 
   send(message: ParentMessage): void {
@@ -127,6 +130,7 @@ export class PoolChild {
     // Also pending when the pool stopped a child that was still starting.
     clearTimeout(this.startTimer);
     this.clearEscalation();
+    this.rss?.close();
     this.state = 'exited';
     this.markExited();
     this.listener.onExit(this, exitCode, signal);

@@ -1,4 +1,4 @@
-import { parseVmRssBytes, readRssBytes } from './rss.util';
+import { RssReader, parseVmRssBytes, readRssBytes } from './rss.util';
 
 const STATUS = ['Name:\tnode', 'State:\tS (sleeping)', 'VmPeak:\t 1234567 kB', 'VmHWM:\t   99999 kB', 'VmRSS:\t   51234 kB', 'RssAnon:\t   40000 kB', 'Threads:\t7', ''].join('\n');
 
@@ -21,5 +21,20 @@ describe('readRssBytes', () => {
 
   it('returns null for a pid that does not exist', () => {
     expect(readRssBytes(2 ** 22 + 1)).toBeNull();
+  });
+});
+
+describe('RssReader', () => {
+  it('reads the same figure as a fresh read, repeatedly through one descriptor', () => {
+    const reader = new RssReader(process.pid);
+    const a = reader.read();
+    const b = reader.read();
+    expect(a).toBeGreaterThan(1024 * 1024);
+    expect(Math.abs(b! - readRssBytes(process.pid)!)).toBeLessThan(64 * 1024 * 1024);
+    reader.close();
+  });
+
+  it('answers null for a process that does not exist', () => {
+    expect(new RssReader(2 ** 22 + 1).read()).toBeNull();
   });
 });

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 
 /** VmRSS from the text of /proc/<pid>/status, in bytes; null if absent (a zombie has none). */
 export function parseVmRssBytes(status: string): number | null {
@@ -16,5 +16,37 @@ export function readRssBytes(pid: number): number | null {
     return parseVmRssBytes(readFileSync(`/proc/${pid}/status`, 'latin1'));
   } catch {
     return null;
+  }
+}
+
+/**
+ * Reads one process' RSS through a descriptor kept open on its /proc status file: one pread per
+ * sample instead of open, read and close (each syscall is dear here, see docs/BENCHMARKS.md). The
+ * descriptor stays bound to that process, so a reused pid cannot be misread.
+ */
+export class RssReader {
+  private fd: number | null = null;
+  private readonly buffer = Buffer.alloc(4096);
+
+  constructor(private readonly pid: number) {}
+
+  read(): number | null {
+    try {
+      this.fd ??= openSync(`/proc/${this.pid}/status`, 'r');
+      const n = readSync(this.fd, this.buffer, 0, this.buffer.length, 0);
+      return parseVmRssBytes(this.buffer.toString('latin1', 0, n));
+    } catch {
+      return null;
+    }
+  }
+
+  close(): void {
+    if (this.fd === null) return;
+    try {
+      closeSync(this.fd);
+    } catch {
+      // already gone with the process
+    }
+    this.fd = null;
   }
 }

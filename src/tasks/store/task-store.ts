@@ -101,37 +101,43 @@ export class TaskStore {
   }
 
   async create(input: CreateInput): Promise<CreateResult> {
-    return (await this.createMany([input]))[0];
+    return this.call(async () => this.createResult(input, await this.sendCreate(this.redis, input)));
   }
 
   /** Creates many records in one round trip (a pipeline of the atomic CREATE script). */
   async createMany(inputs: CreateInput[]): Promise<CreateResult[]> {
+    if (inputs.length === 1) return [await this.create(inputs[0])];
     if (inputs.length === 0) return [];
     return this.call(async () => {
       const pipeline = this.redis.pipeline() as unknown as ScriptedRedis & { exec(): Promise<[Error | null, unknown][] | null> };
-      for (const input of inputs) {
-        void pipeline.sluiceCreate(
-          this.keys.task(input.id),
-          this.keys.prefix,
-          input.id,
-          input.taskName,
-          input.queue,
-          input.submittedAt,
-          input.maxRetries,
-          input.idempotency ? this.keys.idempotency(input.idempotency.key) : '',
-          input.idempotency?.value ?? '',
-          Math.ceil(input.ttlSeconds),
-        );
-      }
+      for (const input of inputs) void this.sendCreate(pipeline, input);
       // Inside call(): a connection error on any command becomes StoreUnavailableError.
       return ((await pipeline.exec()) ?? []).map(([err, raw], i): CreateResult => {
         if (err) throw err;
-        const reply = raw as Reply;
-        if (reply[0] === 'created') return { created: true, seq: Number(reply[1]) };
-        if (reply[0] === 'exists') return { created: false, existing: reply[1] as string };
-        throw new Error(`Task ${inputs[i].id} already exists`);
+        return this.createResult(inputs[i], raw as Reply);
       });
     });
+  }
+
+  private sendCreate(target: ScriptedRedis, input: CreateInput): Promise<Reply> {
+    return target.sluiceCreate(
+      this.keys.task(input.id),
+      this.keys.prefix,
+      input.id,
+      input.taskName,
+      input.queue,
+      input.submittedAt,
+      input.maxRetries,
+      input.idempotency ? this.keys.idempotency(input.idempotency.key) : '',
+      input.idempotency?.value ?? '',
+      Math.ceil(input.ttlSeconds),
+    );
+  }
+
+  private createResult(input: CreateInput, reply: Reply): CreateResult {
+    if (reply[0] === 'created') return { created: true, seq: Number(reply[1]) };
+    if (reply[0] === 'exists') return { created: false, existing: reply[1] as string };
+    throw new Error(`Task ${input.id} already exists`);
   }
 
   async discard(id: string, idempotencyKey?: string): Promise<void> {
