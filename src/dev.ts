@@ -43,5 +43,6 @@ runEntryPoint(async () => {
   closeOnSignals([api, worker], {
     after: async () => redis.embedded?.stop(),
     onRepeat: () => worker.get(QueueConsumer).hurry(),
+    deadlineMs: (config.task.timeLimit + 15) * 1000,
   });
 });

@@ -12,6 +12,7 @@ runEntryPoint(async () => {
   requireApiKeys(config);
   const app = await createWorkerApp(config);
   await app.listen({ port: config.worker.port, host: '0.0.0.0' });
-  closeOnSignals([app], { onRepeat: () => app.get(QueueConsumer).hurry() });
+  // The drain itself may take up to the hard time limit.
+  closeOnSignals([app], { onRepeat: () => app.get(QueueConsumer).hurry(), deadlineMs: (config.task.timeLimit + 15) * 1000 });
   new Logger('Bootstrap').log(`Worker listening port=${config.worker.port} queues=${config.worker.queues.join(',')}`);
 });

@@ -5,7 +5,11 @@ export interface SignalOptions {
   after?: () => Promise<void>;
   /** A second signal during a graceful drain: stop waiting (the worker puts running tasks back). */
   onRepeat?: () => void;
+  /** Closing can hang while Redis is unreachable (BullMQ waits for it); exit 1 after this long. */
+  deadlineMs?: number;
 }
+
+const DEFAULT_CLOSE_DEADLINE_MS = 5_000;
 
 /**
  * Closes the apps on SIGTERM/SIGINT and exits 0. Nest's own shutdown hooks re-raise the signal,
@@ -21,6 +25,11 @@ export function closeOnSignals(apps: INestApplication[], options: SignalOptions 
     }
     stopping = true;
     new Logger('Shutdown').log(`Shutting down signal=${signal}`);
+    const deadlineMs = options.deadlineMs ?? DEFAULT_CLOSE_DEADLINE_MS;
+    setTimeout(() => {
+      new Logger('Shutdown').error(`Shutdown did not finish in time deadline_ms=${deadlineMs}`);
+      process.exit(1);
+    }, deadlineMs).unref();
     const results = await Promise.allSettled(apps.map((a) => a.close()));
     await options.after?.();
     process.exit(results.some((r) => r.status === 'rejected') ? 1 : 0);
