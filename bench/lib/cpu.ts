@@ -68,3 +68,18 @@ export function foreignCpuMeter(): { stop(): { cores: number; seconds: number } 
     },
   };
 }
+
+/**
+ * Waits (at most `maxMs`) until the machine has been quiet for a 2 s window: less than
+ * `threshold` cores busy outside this benchmark. Returns how long it waited and the last load.
+ */
+export async function waitQuiet(maxMs: number, threshold = 0.25): Promise<{ waitedMs: number; cores: number }> {
+  const t0 = performance.now();
+  for (;;) {
+    const m = foreignCpuMeter();
+    await new Promise((r) => setTimeout(r, 2000));
+    const { cores } = m.stop();
+    const waitedMs = performance.now() - t0;
+    if (cores < threshold || waitedMs >= maxMs) return { waitedMs, cores };
+  }
+}

@@ -17,6 +17,9 @@ export interface Row {
   verdict: Verdict;
   note?: string;
   data?: Record<string, unknown>;
+  /** The phases the figures come from, and the CPU other processes used meanwhile (cores). */
+  phases?: string[];
+  otherLoad?: number;
 }
 
 export interface Params {
@@ -159,10 +162,11 @@ const esc = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 /** The one table: Markdown, so the same text goes into docs/BENCHMARKS.md. */
 export function renderTable(rows: Row[]): string {
-  const head = ['#', 'workload', 'Sluice', 'compared against', 'baseline', 'ratio', 'target', 'verdict'];
+  const head = ['#', 'workload', 'Sluice', 'compared against', 'baseline', 'ratio', 'target', 'verdict', 'other load'];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   rows.forEach((r, i) => {
-    lines.push(`| ${[String(i + 1), r.workload, r.sluice, r.against, r.baseline, r.ratio, r.target, r.verdict].map(esc).join(' | ')} |`);
+    const load = r.otherLoad === undefined ? '-' : `${r.otherLoad.toFixed(2)} cores`;
+    lines.push(`| ${[String(i + 1), r.workload, r.sluice, r.against, r.baseline, r.ratio, r.target, r.verdict, load].map(esc).join(' | ')} |`);
   });
   const notes = rows.map((r, i) => (r.note ? `${i + 1}. ${r.note}` : '')).filter(Boolean);
   return [...lines, '', ...(notes.length ? ['Notes:', ...notes] : [])].join('\n');

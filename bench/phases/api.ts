@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { freePort } from '../../src/app/embedded-redis';
 import { closedLoop, HttpClient, LoadResult } from '../lib/http';
+import { cpuMeter } from '../lib/cpu';
 import { launch } from '../lib/procs';
 import { startRedis } from '../lib/redis';
 import { batchAvailable, batchBody, NOOP_BODY, startApi, submit, submitBatches } from '../lib/sluice';
@@ -53,10 +54,24 @@ export async function apiPhase(ctx: Ctx): Promise<void> {
     await closedLoop({ inFlight: 64, durationMs: p.warmupSeconds * 2000, op: postOp(bareHttp) });
     const sluiceRuns: LoadResult[] = [];
     const bareRuns: LoadResult[] = [];
+    // CPU per request of each server and of Redis, summed over the rounds.
+    const cpuSluice: Record<string, number> = {};
+    const cpuBare: Record<string, number> = {};
+    const add = (into: Record<string, number>, from: Record<string, number>): void => {
+      for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v / p.postRounds;
+    };
     for (let round = 0; round < p.postRounds; round++) {
-      sluiceRuns.push(await closedLoop({ inFlight: 64, warmupMs: p.warmupSeconds * 1000, durationMs: p.postSeconds * 1000, op: postOp(http) }));
-      bareRuns.push(await closedLoop({ inFlight: 64, warmupMs: p.warmupSeconds * 1000, durationMs: p.postSeconds * 1000, op: postOp(bareHttp) }));
+      let meter = cpuMeter([api.proc, redis.proc]);
+      let r = await closedLoop({ inFlight: 64, durationMs: p.postSeconds * 1000, op: postOp(http) });
+      add(cpuSluice, meter.stop(r.ops, r.seconds));
+      sluiceRuns.push(r);
+      meter = cpuMeter([bare, redis.proc]);
+      r = await closedLoop({ inFlight: 64, durationMs: p.postSeconds * 1000, op: postOp(bareHttp) });
+      add(cpuBare, meter.stop(r.ops, r.seconds));
+      bareRuns.push(r);
     }
+    // ms of CPU per 1000 requests (both servers were warmed above, so rounds are timed from their start).
+    ctx.details.postCpu = { sluice: cpuSluice, bare: cpuBare };
     const rate = (runs: LoadResult[]): number => runs.reduce((s, r) => s + r.ops, 0) / runs.reduce((s, r) => s + r.seconds, 0);
     const sluicePost = rate(sluiceRuns);
     const barePost = rate(bareRuns);

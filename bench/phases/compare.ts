@@ -47,6 +47,7 @@ function latencyRow(opts: { id: string; workload: string; sluice: Summary; celer
 const noSlower = (s: Summary, c: Summary | null): Verdict => (!c ? 'reported' : s.p50 <= c.p50 && s.p99 <= c.p99 ? 'met' : 'MISSED');
 
 export function comparisonRows(ctx: Ctx): void {
+  const from = ctx.rows.length;
   const sl = ctx.details.sluiceLatency as SluiceLatency | undefined;
   const cl = ctx.details.celeryLatency as CeleryLatency | undefined;
   const celeryNote = ctx.withCelery ? '' : ' (Celery not run)';
@@ -142,7 +143,7 @@ export function comparisonRows(ctx: Ctx): void {
         against: 'Celery publish until the task body starts',
         target: 'p50 ≤ Celery, p99 < 2× Celery',
         verdict: (s, c) => (!c ? 'reported' : s.p50 <= c.p50 && s.p99 < 2 * c.p99 ? 'met' : 'MISSED'),
-        note: 'started_at (ms) − Date.now() at the POST, each sample ±1 ms; Sluice starts the clock before its HTTP request, Celery before its publish',
+        note: `started_at (ms) − Date.now() at the POST, each sample ±1 ms, so compare means too: Sluice ${sl.startNoRecycle.mean.toFixed(2)} ms, Celery ${cl ? cl.start.mean.toFixed(2) : '-'} ms; Sluice starts the clock before its HTTP request, Celery before its publish`,
       }),
       latencyRow({
         id: 'start_latency_default',
@@ -156,6 +157,12 @@ export function comparisonRows(ctx: Ctx): void {
     );
   }
 
+  const phasesOf: Record<string, string[]> = {
+    e2e_vs_celery: ['e2e', 'celery'],
+    queued_first: ['latency', 'celery'],
+    rss_parent: ['latency', 'celery'],
+    rss_child: ['latency', 'celery'],
+  };
   const sm = ctx.details.sluiceMemory as { workerParentMiB?: number; childMiB?: number[]; apiMiB?: number } | undefined;
   const cm = ctx.details.celeryMemory as { mainMiB: number; childMiB: number[] } | undefined;
   if (sm?.workerParentMiB !== undefined) {
@@ -181,6 +188,7 @@ export function comparisonRows(ctx: Ctx): void {
       }),
     );
   }
+  for (const r of ctx.rows.slice(from)) r.phases = phasesOf[r.id] ?? ['latency', 'celery'];
 }
 
 /** The issue's order; rows not listed go last. */

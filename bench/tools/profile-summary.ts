@@ -1,6 +1,6 @@
 /**
  * Summarises V8 CPU profiles written by `npm run bench -- --profile` (node --cpu-prof):
- *   node --require @swc-node/register bench/tools/profile-summary.ts <file.cpuprofile> [top=25]
+ *   node --require @swc-node/register bench/tools/profile-summary.ts <file.cpuprofile> [top=25] [--grep=regex]
  * Prints time by package or Sluice file, then the top functions by self and by inclusive time
  * (each function counted once per sampled stack, so recursion is not double counted).
  */
@@ -34,7 +34,7 @@ function where(url: string): string {
   return url.replace(/^file:\/\//, '');
 }
 
-export function summarizeProfile(path: string, top = 25): string {
+export function summarizeProfile(path: string, top = 25, grep?: RegExp): string {
   const prof = JSON.parse(readFileSync(path, 'utf8')) as Profile;
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
@@ -81,6 +81,10 @@ export function summarizeProfile(path: string, top = 25): string {
       .sort((a, b) => b[1] - a[1])
       .slice(0, n)
       .map(([k, v]) => `  ${v.toFixed(0).padStart(7)} ms ${pct(v).padStart(6)}  ${k}`);
+  if (grep) {
+    const hits = new Map([...incl.entries()].filter(([k]) => grep.test(k)));
+    return [`${path}: ${(busy / 1000).toFixed(1)} s busy; inclusive time of functions matching ${grep}:`, ...list(hits, top)].join('\n');
+  }
   return [
     `${path}: ${(total / 1000).toFixed(1)} s sampled, ${(busy / 1000).toFixed(1)} s busy (percentages of busy time)`,
     'by package / file (self time):',
@@ -93,10 +97,12 @@ export function summarizeProfile(path: string, top = 25): string {
 }
 
 if (require.main === module) {
-  const [file, n] = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const grepArg = args.find((a) => a.startsWith('--grep='));
+  const [file, n] = args.filter((a) => !a.startsWith('--grep='));
   if (!file) {
     process.stderr.write('usage: profile-summary.ts <file.cpuprofile> [top]\n');
     process.exit(2);
   }
-  process.stdout.write(`${summarizeProfile(file, Number(n) || 25)}\n`);
+  process.stdout.write(`${summarizeProfile(file, Number(n) || 25, grepArg ? new RegExp(grepArg.slice('--grep='.length)) : undefined)}\n`);
 }
