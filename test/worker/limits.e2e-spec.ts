@@ -66,6 +66,18 @@ describe('worker: time limits, cancellation, memory, prefetch', () => {
     expect(t.attempts).toBe(1);
   });
 
+  it('terminates a busy loop that does not trap SIGTERM without waiting for the grace period', async () => {
+    const id = await s.submit('diagnostic.cpu', { seconds: 30, ignore_signals: false });
+    const pid = await busyPid(id);
+    await s.until(id, 'processing');
+    const started = Date.now();
+    const res = await s.cancel(id).expect(200);
+    // SIGTERM ends it; SIGKILL would only come after WORKER_CANCEL_GRACE (0.3 s here).
+    expect(Date.now() - started).toBeLessThan(280);
+    expect(res.body.previous_state).toBe('processing');
+    expect(pidAlive(pid)).toBe(false);
+  });
+
   it('kills a child whose RSS passes the limit mid-task: MemoryLimitExceeded', async () => {
     const id = await s.submit('diagnostic.memory', { mb: 600, hold_seconds: 1 });
     const t = await s.until(id, 'failed');

@@ -47,9 +47,9 @@ export const sleepHandler: TaskHandler<DiagnosticSleepDto> = {
 };
 
 export const cpuHandler: TaskHandler<DiagnosticCpuDto> = {
-  run({ seconds }) {
+  run({ seconds, ignore_signals: ignoreSignals = true }) {
     const ignore = (): void => undefined;
-    for (const s of IGNORED_SIGNALS) process.on(s, ignore);
+    if (ignoreSignals) for (const s of IGNORED_SIGNALS) process.on(s, ignore);
     try {
       const end = Date.now() + seconds * 1000;
       let iterations = 0;

@@ -10,11 +10,19 @@ export class DiagnosticSleepDto {
 }
 
 export class DiagnosticCpuDto {
-  @ApiProperty({ example: 2, description: 'How long to busy-loop; ignores every signal' })
+  @ApiProperty({ example: 2, description: 'How long to busy-loop' })
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)
   @Max(86_400)
   seconds: number;
+
+  @ApiPropertyOptional({
+    default: true,
+    description: 'Ignore SIGTERM, SIGINT and SIGHUP, as a runaway task would; false leaves their default action (terminate)',
+  })
+  @IsOptional()
+  @IsBoolean()
+  ignore_signals?: boolean;
 }
 
 export class DiagnosticMemoryDto {
