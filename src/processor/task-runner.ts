@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Job, MinimalJob, UnrecoverableError, WaitingError } from 'bullmq';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { WORKER_CONFIG } from '../config/config.module';
 import { WorkerConfig } from '../config/configuration';
 import { RevocationBus } from '../tasks/revocation.bus';
@@ -17,6 +18,9 @@ import { RunOutcome } from './pool/pool.types';
 import { Semaphore } from './semaphore';
 import { TaskEventBase, TaskEvents } from '../tasks/task-events';
 import { WORKER_TASK_STORE } from './worker-redis';
+
+const MISSING_RECORD_RETRIES = 3;
+const MISSING_RECORD_WAIT_MS = 50;
 
 /** A job this worker holds: prefetched and waiting for a child, being handed over, or running. */
 interface Held {
@@ -115,7 +119,13 @@ export class TaskRunner {
 
     const now = Date.now();
     const runId = randomUUID();
-    const start = await this.store.start(taskId, now, runId, this.workerId);
+    let start = await this.store.start(taskId, now, runId, this.workerId);
+    // The API sends a record and its job back to back; only if Redis had lost its script cache can
+    // the job land first (ioredis then resends the record as EVAL). Give the record a moment.
+    for (let i = 1; start.kind === 'missing' && i <= MISSING_RECORD_RETRIES; i++) {
+      await delay(MISSING_RECORD_WAIT_MS * i);
+      start = await this.store.start(taskId, now, runId, this.workerId);
+    }
     switch (start.kind) {
       case 'missing':
         throw new UnrecoverableError('Task record not found (expired or discarded)');

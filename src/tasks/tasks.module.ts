@@ -3,7 +3,8 @@ import { Module } from '@nestjs/common';
 import { ConnectionOptions } from 'bullmq';
 import { APP_CONFIG, REDIS_CONFIG } from '../config/config.module';
 import { AppConfig, RedisConfig } from '../config/configuration';
-import { FAIL_FAST_OPTIONS, redisConnectionOptions } from '../redis/redis.factory';
+import { Redis } from 'ioredis';
+import { REDIS_CLIENT } from '../redis/redis.module';
 import { RevocationBus } from './revocation.bus';
 import { TaskStore } from './store/task-store';
 import { TaskCancellation } from './task-cancellation.service';
@@ -21,11 +22,12 @@ import { TaskEvents } from './task-events';
 @Module({
   imports: [
     BullModule.forRootAsync({
-      inject: [REDIS_CONFIG],
-      useFactory: (cfg: RedisConfig) => ({
+      inject: [REDIS_CONFIG, REDIS_CLIENT],
+      useFactory: (cfg: RedisConfig, client: Redis) => ({
         prefix: cfg.prefix,
-        // Producers fail fast while Redis is away, so requests get a 503 instead of hanging.
-        connection: { ...redisConnectionOptions(cfg.url), ...FAIL_FAST_OPTIONS } as ConnectionOptions,
+        // The fail-fast command connection (503 instead of hanging), shared with the task store so a
+        // task's record and its job leave in order on one socket (see TaskSubmitter.submit).
+        connection: client as unknown as ConnectionOptions,
       }),
     }),
     BullModule.registerQueue(...QUEUE_NAMES.map((name) => ({ name }))),
