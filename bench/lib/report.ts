@@ -145,12 +145,19 @@ export function ratioRow(opts: {
     sluice: fmt(opts.sluice),
     against: opts.against,
     baseline: fmt(opts.baseline),
-    ratio: Number.isFinite(ratio) ? `${ratio >= 10 ? ratio.toFixed(0) : ratio.toFixed(2)}×` : '-',
+    ratio: Number.isFinite(ratio) ? `${fmtRatio(ratio, opts.min ?? opts.max)}×` : '-',
     target,
     verdict,
     note: opts.note,
     data: { sluice: opts.sluice, baseline: opts.baseline, ratio, unit: opts.unit, ...opts.data },
   };
+}
+
+/** Two decimals, or three when two would hide which side of the target the ratio falls on. */
+export function fmtRatio(ratio: number, target?: number): string {
+  if (ratio >= 10) return ratio.toFixed(0);
+  if (target !== undefined && Math.abs(ratio - target) < 0.005 && ratio !== target) return ratio.toFixed(3);
+  return ratio.toFixed(2);
 }
 
 export function errorRow(id: string, workload: string, err: unknown, verdict: Verdict = 'error'): Row {

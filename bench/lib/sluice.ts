@@ -155,14 +155,14 @@ export function batchBody(n: number, task: unknown = NOOP): string {
 }
 
 /** Submits `n` tasks through the batch endpoint, `per` at a time with `inFlight` requests; returns ids. */
-export async function submitBatches(http: HttpClient, n: number, per = 1000, inFlight = 2): Promise<string[]> {
+export async function submitBatches(http: HttpClient, n: number, per = 1000, inFlight = 2, task: unknown = NOOP): Promise<string[]> {
   const ids: string[] = [];
   let left = n;
   const lane = async (): Promise<void> => {
     while (left > 0) {
       const k = Math.min(per, left);
       left -= k;
-      const r = await http.request('POST', '/api/v1/tasks/batch', batchBody(k));
+      const r = await http.request('POST', '/api/v1/tasks/batch', batchBody(k, task));
       if (r.status !== 200 && r.status !== 201) throw new Error(`batch answered ${r.status}: ${r.body.slice(0, 300)}`);
       const data = JSON.parse(r.body) as BatchReply;
       if (data.created !== k) throw new Error(`batch created ${data.created} of ${k}: ${r.body.slice(0, 300)}`);

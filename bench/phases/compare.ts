@@ -1,5 +1,5 @@
 import { fmtSummary, Summary } from '../lib/stats';
-import { Ctx, errorRow, ratioRow, Row, Verdict } from '../lib/report';
+import { Ctx, errorRow, fmtRatio, ratioRow, Row, Verdict } from '../lib/report';
 
 /**
  * Rows that set a Sluice phase against the Celery phase; built once both have run (or report
@@ -29,7 +29,7 @@ interface CeleryLatency {
 
 function latencyRow(opts: { id: string; workload: string; sluice: Summary; celery: Summary | null; against: string; target: string; verdict: (s: Summary, c: Summary | null) => Verdict; note?: string }): Row {
   const c = opts.celery;
-  const ratio = c ? `p50 ${(opts.sluice.p50 / c.p50).toFixed(2)}×, p99 ${(opts.sluice.p99 / c.p99).toFixed(2)}×` : '-';
+  const ratio = c ? `p50 ${fmtRatio(opts.sluice.p50 / c.p50)}×, p99 ${fmtRatio(opts.sluice.p99 / c.p99)}×` : '-';
   return {
     id: opts.id,
     workload: `${opts.workload} (p50 / p99 / max, n=${opts.sluice.n})`,

@@ -1,8 +1,8 @@
 import { availableParallelism } from 'node:os';
-import { HttpClient, sleep } from '../lib/http';
+import { sleep } from '../lib/http';
 import { startRedis } from '../lib/redis';
 import { Redis } from 'ioredis';
-import { BatchReply, batchAvailable, batchBody, finishedCount, SluiceWorker, startApi, startWorker, submit, taskHash, waitFinished } from '../lib/sluice';
+import { batchAvailable, finishedCount, SluiceWorker, startApi, startWorker, submit, submitBatches, taskHash, waitFinished } from '../lib/sluice';
 import { cityPayload } from '../gather-data';
 import { Ctx, ratioRow } from '../lib/report';
 
@@ -26,7 +26,7 @@ export async function cpuPhase(ctx: Ctx): Promise<void> {
     const t0 = performance.now();
     const ids: string[] = [];
     if (await batchAvailable(api.http)) {
-      ids.push(...(await submitBatchesOf(api.http, body, p.cpuN)));
+      ids.push(...(await submitBatches(api.http, p.cpuN, 1000, 1, body)));
     } else {
       for (let i = 0; i < p.cpuN; i++) ids.push((await submit(api.http, body)).id);
     }
@@ -111,17 +111,6 @@ export async function cpuPhase(ctx: Ctx): Promise<void> {
     await api.stop();
     await redis.stop();
   }
-}
-
-async function submitBatchesOf(http: HttpClient, task: unknown, n: number): Promise<string[]> {
-  const ids: string[] = [];
-  for (let left = n; left > 0; left -= 1000) {
-    const k = Math.min(1000, left);
-    const r = await http.request('POST', '/api/v1/tasks/batch', batchBody(k, task));
-    if (r.status !== 200 && r.status !== 201) throw new Error(`batch answered ${r.status}: ${r.body.slice(0, 300)}`);
-    for (const it of (JSON.parse(r.body) as BatchReply).items) if (it.task_id) ids.push(it.task_id);
-  }
-  return ids;
 }
 
 interface Gaps {
