@@ -19,7 +19,6 @@ import { TaskQuery } from '../tasks/task-query.service';
 import { SubmitRequest, SubmitResult, TaskSubmitter } from '../tasks/task-submitter.service';
 import { domainStatus } from '../common/http-exception.filter';
 import { formatValidationErrors } from '../tasks/validation.util';
-import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { API_KEY_SCHEME, ApiKeyGuard } from '../common/api-key.guard';
 import { ListTasksQuery } from './dto/list-tasks.query';
@@ -93,8 +92,7 @@ export class TasksController {
   async submitBatch(@Body() body: SubmitBatchDto): Promise<BatchResultDto> {
     const items: BatchItemResultDto[] = new Array(body.tasks.length);
     const requests: { index: number; req: SubmitRequest }[] = [];
-    body.tasks.forEach((raw, index) => {
-      const dto = plainToInstance(SubmitTaskDto, raw);
+    body.tasks.forEach((dto, index) => {
       const errors = validateSync(dto, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: false });
       if (errors.length) items[index] = { index, status_code: HttpStatus.UNPROCESSABLE_ENTITY, detail: `Validation failed: ${formatValidationErrors(errors).join('; ')}` };
       else requests.push({ index, req: toRequest(dto) });

@@ -59,12 +59,16 @@ export class SubmitTaskDto {
 
 export const MAX_BATCH = 1000;
 
-/** Each item is validated on its own, so one bad item gets its own 422 instead of failing the batch. */
+/**
+ * Items become SubmitTaskDto instances here but are not validated with the envelope: the controller
+ * validates each on its own, so one bad item gets its own 422 instead of failing the batch.
+ */
 export class SubmitBatchDto {
   @ApiProperty({ type: [SubmitTaskDto], minItems: 1, maxItems: MAX_BATCH })
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_BATCH)
   @IsObject({ each: true })
-  tasks: Record<string, unknown>[];
+  @Type(() => SubmitTaskDto)
+  tasks: SubmitTaskDto[];
 }

@@ -21,28 +21,55 @@ local function finalize(prefix, key, id, name, to, now)
 end
 `;
 
+const CREATE_ONE = `
+local function create_one(key, prefix, id, name, queue, submitted, max_retries, idem, idem_value, ttl)
+  if idem ~= '' then
+    local existing = redis.call('GET', idem)
+    if existing then return {'exists', existing} end
+  end
+  if redis.call('EXISTS', key) == 1 then return {'duplicate'} end
+  local seq = redis.call('INCR', prefix .. ':seq')
+  redis.call('HSET', key, 'task_name', name, 'queue', queue, 'status', 'pending', 'seq', seq,
+    'submitted_at', submitted, 'attempts', 0, 'max_retries', max_retries, 'progress', 0, 'ttl', ttl)
+  redis.call('ZADD', prefix .. ':idx:all', seq, id)
+  redis.call('ZADD', prefix .. ':idx:name:' .. name, seq, id)
+  redis.call('ZADD', prefix .. ':idx:status:pending', seq, id)
+  redis.call('ZADD', prefix .. ':idx:name:' .. name .. ':status:pending', seq, id)
+  redis.call('HINCRBY', prefix .. ':stats', 'total', 1)
+  if idem ~= '' then redis.call('SET', idem, idem_value, 'EX', ttl) end
+  return {'created', tostring(seq)}
+end
+`;
+
 /**
  * KEYS[1] record. ARGV: prefix, id, task_name, queue, submitted_at, max_retries, idem key or '',
  * idem value, ttl (seconds a finished record and an idempotency key are kept).
+ * Returns {'created', seq} | {'exists', idem value} | {'duplicate'}.
  */
-export const CREATE_SCRIPT = `
-local prefix, id, name = ARGV[1], ARGV[2], ARGV[3]
-local idem = ARGV[7]
-if idem ~= '' then
-  local existing = redis.call('GET', idem)
-  if existing then return {'exists', existing} end
+export const CREATE_SCRIPT =
+  CREATE_ONE +
+  `
+return create_one(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9])
+`;
+
+/** Number of ARGV entries per task in CREATE_MANY_SCRIPT, after the prefix. */
+export const CREATE_MANY_FIELDS = 8;
+
+/**
+ * CREATE for many tasks in one call: one command instead of one per task, which is most of a
+ * batch's cost in the client. ARGV: prefix, then per task: id, task_name, queue, submitted_at,
+ * max_retries, idem key or '', idem value, ttl. Returns one CREATE reply per task.
+ */
+export const CREATE_MANY_SCRIPT =
+  CREATE_ONE +
+  `
+local prefix = ARGV[1]
+local out = {}
+for i = 2, #ARGV, ${CREATE_MANY_FIELDS} do
+  local id = ARGV[i]
+  out[#out + 1] = create_one(prefix .. ':task:' .. id, prefix, id, ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7])
 end
-if redis.call('EXISTS', KEYS[1]) == 1 then return {'duplicate'} end
-local seq = redis.call('INCR', prefix .. ':seq')
-redis.call('HSET', KEYS[1], 'task_name', name, 'queue', ARGV[4], 'status', 'pending', 'seq', seq,
-  'submitted_at', ARGV[5], 'attempts', 0, 'max_retries', ARGV[6], 'progress', 0, 'ttl', ARGV[9])
-redis.call('ZADD', prefix .. ':idx:all', seq, id)
-redis.call('ZADD', prefix .. ':idx:name:' .. name, seq, id)
-redis.call('ZADD', prefix .. ':idx:status:pending', seq, id)
-redis.call('ZADD', prefix .. ':idx:name:' .. name .. ':status:pending', seq, id)
-redis.call('HINCRBY', prefix .. ':stats', 'total', 1)
-if idem ~= '' then redis.call('SET', idem, ARGV[8], 'EX', ARGV[9]) end
-return {'created', tostring(seq)}
+return out
 `;
 
 /** Undoes CREATE when the job could not be queued. KEYS[1] record. ARGV: prefix, id, idem key or ''. */

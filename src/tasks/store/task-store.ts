@@ -7,6 +7,7 @@ import { TaskStatus } from '../task-status';
 import { TaskRecord, pairsToObject, parseRecord } from './task-record';
 import {
   CANCEL_SCRIPT,
+  CREATE_MANY_SCRIPT,
   CREATE_SCRIPT,
   DISCARD_SCRIPT,
   FINISH_SCRIPT,
@@ -20,6 +21,7 @@ type Reply = (string | string[])[];
 
 interface ScriptedRedis extends Redis {
   sluiceCreate(key: string, ...args: (string | number)[]): Promise<Reply>;
+  sluiceCreateMany(...args: (string | number)[]): Promise<Reply[]>;
   sluiceDiscard(key: string, ...args: (string | number)[]): Promise<number>;
   sluiceStart(key: string, ...args: (string | number)[]): Promise<string[]>;
   sluiceFinish(key: string, ...args: (string | number)[]): Promise<string[]>;
@@ -87,6 +89,7 @@ export class TaskStore {
       if (!(name in this.redis)) this.redis.defineCommand(name, { numberOfKeys, lua });
     };
     define('sluiceCreate', 1, CREATE_SCRIPT);
+    define('sluiceCreateMany', 0, CREATE_MANY_SCRIPT);
     define('sluiceDiscard', 1, DISCARD_SCRIPT);
     define('sluiceStart', 1, START_SCRIPT);
     define('sluiceFinish', 1, FINISH_SCRIPT);
@@ -104,19 +107,25 @@ export class TaskStore {
     return this.call(async () => this.createResult(input, await this.sendCreate(this.redis, input)));
   }
 
-  /** Creates many records in one round trip (a pipeline of the atomic CREATE script). */
+  /** Creates many records in one command (CREATE_MANY runs CREATE for each, atomically per task). */
   async createMany(inputs: CreateInput[]): Promise<CreateResult[]> {
     if (inputs.length === 1) return [await this.create(inputs[0])];
     if (inputs.length === 0) return [];
-    return this.call(async () => {
-      const pipeline = this.redis.pipeline() as unknown as ScriptedRedis & { exec(): Promise<[Error | null, unknown][] | null> };
-      for (const input of inputs) void this.sendCreate(pipeline, input);
-      // Inside call(): a connection error on any command becomes StoreUnavailableError.
-      return ((await pipeline.exec()) ?? []).map(([err, raw], i): CreateResult => {
-        if (err) throw err;
-        return this.createResult(inputs[i], raw as Reply);
-      });
-    });
+    const args: (string | number)[] = [this.keys.prefix];
+    for (const input of inputs) {
+      args.push(
+        input.id,
+        input.taskName,
+        input.queue,
+        input.submittedAt,
+        input.maxRetries,
+        input.idempotency ? this.keys.idempotency(input.idempotency.key) : '',
+        input.idempotency?.value ?? '',
+        Math.ceil(input.ttlSeconds),
+      );
+    }
+    const replies = await this.call(() => this.redis.sluiceCreateMany(...args));
+    return replies.map((reply, i) => this.createResult(inputs[i], reply));
   }
 
   private sendCreate(target: ScriptedRedis, input: CreateInput): Promise<Reply> {
