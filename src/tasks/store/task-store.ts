@@ -104,7 +104,8 @@ export class TaskStore {
   }
 
   async create(input: CreateInput): Promise<CreateResult> {
-    return this.call(async () => this.createResult(input, await this.sendCreate(this.redis, input)));
+    const [id, ...rest] = this.createArgs(input);
+    return this.call(async () => this.createResult(input, await this.redis.sluiceCreate(this.keys.task(input.id), this.keys.prefix, id, ...rest)));
   }
 
   /** Creates many records in one command (CREATE_MANY runs CREATE for each, atomically per task). */
@@ -112,26 +113,14 @@ export class TaskStore {
     if (inputs.length === 1) return [await this.create(inputs[0])];
     if (inputs.length === 0) return [];
     const args: (string | number)[] = [this.keys.prefix];
-    for (const input of inputs) {
-      args.push(
-        input.id,
-        input.taskName,
-        input.queue,
-        input.submittedAt,
-        input.maxRetries,
-        input.idempotency ? this.keys.idempotency(input.idempotency.key) : '',
-        input.idempotency?.value ?? '',
-        Math.ceil(input.ttlSeconds),
-      );
-    }
+    for (const input of inputs) args.push(...this.createArgs(input));
     const replies = await this.call(() => this.redis.sluiceCreateMany(...args));
     return replies.map((reply, i) => this.createResult(inputs[i], reply));
   }
 
-  private sendCreate(target: ScriptedRedis, input: CreateInput): Promise<Reply> {
-    return target.sluiceCreate(
-      this.keys.task(input.id),
-      this.keys.prefix,
+  /** One task's CREATE arguments after the prefix, in the order both scripts expect. */
+  private createArgs(input: CreateInput): (string | number)[] {
+    return [
       input.id,
       input.taskName,
       input.queue,
@@ -140,7 +129,7 @@ export class TaskStore {
       input.idempotency ? this.keys.idempotency(input.idempotency.key) : '',
       input.idempotency?.value ?? '',
       Math.ceil(input.ttlSeconds),
-    );
+    ];
   }
 
   private createResult(input: CreateInput, reply: Reply): CreateResult {
