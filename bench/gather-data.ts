@@ -1,8 +1,8 @@
 /**
  * Realistic payloads for `automated_gather_creation`: people clustered in cities of up to ~40 km
  * across, 14 weekly slots (1-4 each) and 30 interests (0-5 each), both with skewed popularity.
- * Deterministic (seeded), so every run sends the same data. The same shape as the generator in
- * src/processor/handlers/gather/gather.bench.spec.ts, so the figures compare with that timing run.
+ * Deterministic (seeded), so every run sends the same data: the generator of the former
+ * gather.bench.spec.ts timing run, so its figures compare with earlier ones.
  */
 export interface GatherParticipant {
   id: string;

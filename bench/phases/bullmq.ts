@@ -78,6 +78,8 @@ export async function bullmqPhase(ctx: Ctx): Promise<void> {
           data: { sluiceBatch: ctx.shared.sluiceE2eBatch ?? null },
         }),
       );
+      // The Sluice figure comes from the e2e phase: its other load counts too.
+      ctx.rows[ctx.rows.length - 1].phases = ['e2e', 'bullmq'];
     } else {
       ctx.rows.push(errorRow('e2e_vs_bullmq', 'no-op tasks end to end vs BullMQ sandbox', 'the e2e phase did not run', 'skipped'));
     }
@@ -112,6 +114,7 @@ export async function bullmqPhase(ctx: Ctx): Promise<void> {
           note: `Sluice: task record, indexes, expiry and outcome entries plus its BullMQ job; measured from ~${Math.round(p.warmN / 1000)}k to ~${Math.round(p.retainBig / 1000)}k retained`,
         }),
       );
+      ctx.rows[ctx.rows.length - 1].phases = ['e2e', 'bullmq'];
     }
   } finally {
     await memWorker?.close().catch(() => undefined);
