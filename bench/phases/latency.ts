@@ -145,8 +145,8 @@ export async function latencyPhase(ctx: Ctx): Promise<void> {
       apiMiB: apiRss / MIB,
     };
 
-    // A task that does not trap SIGTERM: the child dies at the first signal.
-    const cancelSleep = await cancels(api, redis.client, worker, { task_name: 'diagnostic.sleep', payload: { seconds: 60 } }, p.cancelN);
+    // The row: a busy loop that does not trap signals, so the child dies at the first SIGTERM.
+    const cancelSleep = await cancels(api, redis.client, worker, { task_name: 'diagnostic.cpu', payload: { seconds: 60, ignore_signals: false } }, p.cancelN);
     // diagnostic.cpu ignores SIGTERM, so the default WORKER_CANCEL_GRACE (5 s) runs out before SIGKILL.
     const cancelCpuGrace = p.cancelGraceN > 0 ? await cancels(api, redis.client, worker, { task_name: 'diagnostic.cpu', payload: { seconds: 60 } }, p.cancelGraceN, 2) : [];
     await worker.stop();
