@@ -96,7 +96,7 @@ export const START_SCRIPT =
   REINDEX +
   `
 local prefix, id, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local rec = redis.call('HMGET', KEYS[1], 'status', 'task_name', 'seq', 'attempts', 'run_id')
+local rec = redis.call('HMGET', KEYS[1], 'status', 'task_name', 'seq', 'attempts', 'run_id', 'next_retry_at')
 local status, name, seq = rec[1], rec[2], rec[3]
 if not status then return {'missing'} end
 if status == 'completed' or status == 'failed' or status == 'cancelled' then return {'final', status} end
@@ -108,14 +108,13 @@ if redis.call('EXISTS', prefix .. ':revoked:' .. id) == 1 then
   return {'revoked', status}
 end
 if status == 'processing' then return {'lost', rec[4], rec[5] or ''} end
-local due = redis.call('HGET', KEYS[1], 'next_retry_at') or ''
+local due = rec[6] or ''
 reindex(prefix, id, name, seq, status, 'processing')
 local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 redis.call('HSET', KEYS[1], 'status', 'processing', 'started_at', now, 'run_id', ARGV[4], 'worker_id', ARGV[5],
   'next_retry_at', '', 'progress', 0)
 redis.call('HDEL', KEYS[1], 'finished_at', 'error')
 redis.call('ZADD', prefix .. ':running', now, id)
-redis.call('HINCRBY', prefix .. ':stats', 'started', 1)
 return {'started', status, tostring(attempts), due}
 `;
 
