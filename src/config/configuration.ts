@@ -1,7 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { ConfigError } from './config.errors';
-import { EnvironmentVariables, LogLevelName } from './env.schema';
+import { ENV_VARIABLES, EnvironmentVariables, LogLevelName } from './env.schema';
 
 export interface ServerConfig {
   port: number;
@@ -69,9 +69,8 @@ export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
  * is thrown as a ConfigError naming the variable.
  */
 export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
-  const known = new EnvironmentVariables();
   const raw: Record<string, string> = {};
-  for (const key of [...Object.keys(known), 'REDIS_URL', 'API_KEYS']) {
+  for (const key of ENV_VARIABLES) {
     const value = env[key];
     if (value !== undefined) raw[key] = value;
   }

@@ -99,10 +99,6 @@ export class TaskStore {
     define('sluiceSweep', 0, SWEEP_SCRIPT);
   }
 
-  get client(): Redis {
-    return this.redis;
-  }
-
   async create(input: CreateInput): Promise<CreateResult> {
     const [id, ...rest] = this.createArgs(input);
     return this.call(async () => this.createResult(input, await this.redis.sluiceCreate(this.keys.task(input.id), this.keys.prefix, id, ...rest)));
