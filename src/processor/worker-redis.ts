@@ -11,9 +11,7 @@ export const WORKER_TASK_STORE = Symbol('WORKER_TASK_STORE');
  * a task's final status update and BullMQ's moveToFinished then leave in one write and are applied
  * in that order. Socket writes are the worker's largest per-task cost (see docs/BENCHMARKS.md).
  */
-export function workerTaskStore(redis: Redis, keys: RedisKeys): TaskStore {
-  return new TaskStore(redis, keys);
-}
+export const workerTaskStore = (redis: Redis, keys: RedisKeys): TaskStore => new TaskStore(redis, keys);
 
 @Injectable()
 export class WorkerRedisCloser implements OnApplicationShutdown {

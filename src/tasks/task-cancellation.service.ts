@@ -35,13 +35,14 @@ export class TaskCancellation {
     @Inject(WORKER_CONFIG) private readonly worker: WorkerConfig,
   ) {}
 
+  /** A revocation outlives the task's record by this much, so a run still going sees it. */
+  private get longestTimeLimit(): number {
+    return Math.max(...this.registry.all().map((t) => t.policy.timeLimit));
+  }
+
   async cancel(taskId: string): Promise<CancelOutcome> {
-    const record = isTaskId(taskId) ? await this.store.get(taskId) : null;
-    if (!record) throw new TaskNotFoundError(taskId);
-    const policy = this.registry.find(record.taskName)?.policy;
-    // A revocation must outlive any run or retry of the task that could still pick it up.
-    const revokeTtl = (policy?.resultExpires ?? 86400) + (policy?.timeLimit ?? 600);
-    const result = await this.store.cancel(taskId, Date.now(), revokeTtl);
+    if (!isTaskId(taskId)) throw new TaskNotFoundError(taskId);
+    const result = await this.store.cancel(taskId, Date.now(), this.longestTimeLimit);
     switch (result.kind) {
       case 'missing':
         throw new TaskNotFoundError(taskId);
@@ -60,11 +61,11 @@ export class TaskCancellation {
         // The status already says cancelled, so a worker that takes the job now discards it;
         // removing it spares that worker the trip. A locked (just-taken) job cannot be removed.
         await this.queues
-          .get(record.queue)
+          .get(result.queue)
           .remove(taskId)
           .catch((err: Error) => this.logger.warn(`Could not remove revoked job task_id=${taskId} error=${err.message}`));
         this.logger.warn(`Task revoked task_id=${taskId} terminated=false`);
-        this.events.emit('revoked', { taskId, taskName: record.taskName, queue: record.queue, terminated: false });
+        this.events.emit('revoked', { taskId, taskName: result.taskName, queue: result.queue, terminated: false });
         return {
           kind: 'cancelled',
           previous: result.previous,

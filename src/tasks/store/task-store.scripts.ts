@@ -161,20 +161,22 @@ return {'ok', status}
 `;
 
 /**
- * Revoke a task. KEYS[1] record. ARGV: prefix, id, now, revoke ttl.
- * Returns {'missing'} | {'final', status, cancelled_at} | {'cancelled', prev, now} | {'running'}.
+ * Revoke a task. KEYS[1] record. ARGV: prefix, id, now, seconds the revocation outlives the record
+ * (the longest hard time limit: a run still going when the record expires must still see it).
+ * Returns {'missing'} | {'final', status, cancelled_at} | {'cancelled', prev, now, task_name, queue}
+ *       | {'running'}.
  */
 export const CANCEL_SCRIPT =
   REINDEX +
   `
 local prefix, id, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local rec = redis.call('HMGET', KEYS[1], 'status', 'task_name', 'seq', 'cancelled_at')
+local rec = redis.call('HMGET', KEYS[1], 'status', 'task_name', 'seq', 'cancelled_at', 'ttl', 'queue')
 local status, name, seq = rec[1], rec[2], rec[3]
 if not status then return {'missing'} end
 if status == 'completed' or status == 'failed' or status == 'cancelled' then
   return {'final', status, rec[4] or ''}
 end
-redis.call('SET', prefix .. ':revoked:' .. id, now, 'EX', ARGV[4])
+redis.call('SET', prefix .. ':revoked:' .. id, now, 'EX', math.ceil(tonumber(rec[5]) + tonumber(ARGV[4])))
 if status == 'processing' then
   redis.call('HSET', KEYS[1], 'cancel_requested_at', now)
   return {'running'}
@@ -183,7 +185,7 @@ reindex(prefix, id, name, seq, status, 'cancelled')
 redis.call('HSET', KEYS[1], 'status', 'cancelled', 'cancelled_at', now, 'finished_at', now, 'next_retry_at', '')
 redis.call('HINCRBY', prefix .. ':stats', 'cancelled', 1)
 finalize(prefix, KEYS[1], id, name, 'cancelled', now)
-return {'cancelled', status, tostring(now)}
+return {'cancelled', status, tostring(now), name, rec[6]}
 `;
 
 /** KEYS[1] record. ARGV: run_id, progress, message. Ignored unless that run is still current. */

@@ -54,7 +54,7 @@ export type FinishResult = { kind: 'missing' } | { kind: 'conflict'; status: Tas
 export type CancelResult =
   | { kind: 'missing' }
   | { kind: 'final'; status: TaskStatus; cancelledAt: number | null }
-  | { kind: 'cancelled'; previous: TaskStatus; cancelledAt: number }
+  | { kind: 'cancelled'; previous: TaskStatus; cancelledAt: number; taskName: string; queue: string }
   | { kind: 'running' };
 
 export interface FinishInput {
@@ -183,15 +183,14 @@ export class TaskStore {
     return { kind: 'missing' };
   }
 
-  async cancel(id: string, now: number, revokeTtlSeconds: number): Promise<CancelResult> {
-    const r = await this.call(() =>
-      this.redis.sluiceCancel(this.keys.task(id), this.keys.prefix, id, now, Math.ceil(revokeTtlSeconds)),
-    );
+  /** `revokeExtraSeconds`: how long the revocation outlives the record (see CANCEL_SCRIPT). */
+  async cancel(id: string, now: number, revokeExtraSeconds: number): Promise<CancelResult> {
+    const r = await this.call(() => this.redis.sluiceCancel(this.keys.task(id), this.keys.prefix, id, now, Math.ceil(revokeExtraSeconds)));
     switch (r[0]) {
       case 'final':
         return { kind: 'final', status: r[1] as TaskStatus, cancelledAt: r[2] ? Number(r[2]) : null };
       case 'cancelled':
-        return { kind: 'cancelled', previous: r[1] as TaskStatus, cancelledAt: Number(r[2]) };
+        return { kind: 'cancelled', previous: r[1] as TaskStatus, cancelledAt: Number(r[2]), taskName: r[3], queue: r[4] };
       case 'running':
         return { kind: 'running' };
       default:
