@@ -3,7 +3,6 @@ import { Redis } from 'ioredis';
 import { REDIS_CLIENT } from '../redis/redis.module';
 import { RedisKeys } from '../redis/redis-keys';
 import { StoreUnavailableError } from '../tasks/task.errors';
-import { QueueStats } from './queue-stats.service';
 
 export interface TaskMetricsSnapshot {
   total_tasks: number;
@@ -21,25 +20,27 @@ const round2 = (n: number): number => Math.round(n * 100) / 100;
 export const percentOf = (part: number, total: number): number => (total > 0 ? round2((part / total) * 100) : 0);
 
 /**
- * The seed's JSON metrics, from counters that each status transition updates in Redis (so every
- * API pod reports the same figures) and BullMQ's active counts. Cost does not grow with tasks run.
+ * The seed's JSON metrics, from counters and the running set that each status transition updates
+ * in Redis, so every API pod reports the same figures. Cost does not grow with tasks run.
  */
 @Injectable()
 export class TaskStats {
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     private readonly keys: RedisKeys,
-    private readonly queueStats: QueueStats,
   ) {}
 
   async snapshot(): Promise<TaskMetricsSnapshot> {
     let h: Record<string, string>;
     let active: number;
     try {
-      [h, active] = await Promise.all([
-        this.redis.hgetall(this.keys.stats),
-        this.queueStats.counts().then((c) => QueueStats.total(c, 'active')),
-      ]);
+      // One MULTI: the counters and the running set move together in every transition script, so
+      // read together they never count a task as both finished and running.
+      const replies = await this.redis.multi().hgetall(this.keys.stats).zcard(this.keys.running).exec();
+      const failed = replies?.find(([err]) => err);
+      if (!replies || failed) throw failed?.[0] ?? new Error('MULTI was discarded');
+      h = replies[0][1] as Record<string, string>;
+      active = replies[1][1] as number;
     } catch (err) {
       throw new StoreUnavailableError(`Redis is unavailable: ${(err as Error).message}`);
     }
