@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Redis } from 'ioredis';
 import { Job, MinimalJob, UnrecoverableError, WaitingError } from 'bullmq';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -17,7 +18,8 @@ import { ChildPool } from './pool/child-pool';
 import { RunOutcome } from './pool/pool.types';
 import { Semaphore } from './semaphore';
 import { TaskEventBase, TaskEvents } from '../tasks/task-events';
-import { WORKER_TASK_STORE } from './worker-redis';
+import { WORKER_REDIS, WORKER_TASK_STORE } from './worker-redis';
+import { coalesceWrites } from '../redis/write-coalescing';
 
 const MISSING_RECORD_RETRIES = 3;
 const MISSING_RECORD_WAIT_MS = 50;
@@ -57,6 +59,7 @@ export class TaskRunner {
     private readonly bus: RevocationBus,
     private readonly events: TaskEvents,
     @Inject(WORKER_CONFIG) worker: WorkerConfig,
+    @Inject(WORKER_REDIS) private readonly redis: Redis,
   ) {
     this.children = new Semaphore(worker.concurrency);
   }
@@ -254,11 +257,12 @@ export class TaskRunner {
   }
 
   /**
-   * Sends a run's final transition without waiting for it: on the worker's auto-pipelined connection
-   * it leaves in the same write as the BullMQ move that follows, and Redis applies it first. Were the
-   * worker to die before that write, the job stalls and its next run is counted as lost.
+   * Sends a run's final transition without waiting for it: on the connection the worker shares with
+   * BullMQ it leaves in the same write as the BullMQ move that follows, and Redis applies it first.
+   * Were the worker to die before that write, the job stalls and its next run is counted as lost.
    */
   private record(taskId: string, input: FinishInput): void {
+    coalesceWrites(this.redis);
     this.store.finish(taskId, input).catch((err: Error) => this.logger.error(`Status update failed task_id=${taskId} error=${err.message}`));
   }
 

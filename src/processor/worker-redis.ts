@@ -7,9 +7,9 @@ export const WORKER_REDIS = Symbol('WORKER_REDIS');
 export const WORKER_TASK_STORE = Symbol('WORKER_TASK_STORE');
 
 /**
- * The worker's BullMQ Workers and its status transitions share one connection with auto-pipelining:
- * a task's final status update and BullMQ's moveToFinished then leave in one write and are applied
- * in that order. Socket writes are the worker's largest per-task cost (see docs/BENCHMARKS.md).
+ * The worker's BullMQ Workers and its status transitions share one connection: a task's final
+ * status update and BullMQ's moveToFinished then leave in one write (see coalesceWrites) and are
+ * applied in that order. Socket writes are the worker's largest per-task cost (docs/BENCHMARKS.md).
  */
 export const workerTaskStore = (redis: Redis, keys: RedisKeys): TaskStore => new TaskStore(redis, keys);
 
