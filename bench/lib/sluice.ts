@@ -119,6 +119,7 @@ export async function waitFinished(redis: Redis, prefix: string, target: number,
 
 export interface TaskHash {
   status?: string;
+  submitted_at?: string;
   started_at?: string;
   finished_at?: string;
   duration?: string;
@@ -127,8 +128,8 @@ export interface TaskHash {
 }
 
 export async function taskHash(redis: Redis, prefix: string, id: string): Promise<TaskHash> {
-  const [status, started_at, finished_at, duration, error] = await redis.hmget(`${prefix}:task:${id}`, 'status', 'started_at', 'finished_at', 'duration', 'error');
-  return { status: status ?? undefined, started_at: started_at ?? undefined, finished_at: finished_at ?? undefined, duration: duration ?? undefined, error: error ?? undefined };
+  const [status, submitted_at, started_at, finished_at, duration, error] = await redis.hmget(`${prefix}:task:${id}`, 'status', 'submitted_at', 'started_at', 'finished_at', 'duration', 'error');
+  return { status: status ?? undefined, submitted_at: submitted_at ?? undefined, started_at: started_at ?? undefined, finished_at: finished_at ?? undefined, duration: duration ?? undefined, error: error ?? undefined };
 }
 
 /** Submits one task through the API; returns its id. */
