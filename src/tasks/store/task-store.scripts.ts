@@ -13,8 +13,8 @@ local function reindex(prefix, id, name, seq, from, to)
   redis.call('ZADD', prefix .. ':idx:status:' .. to, seq, id)
   redis.call('ZADD', prefix .. ':idx:name:' .. name .. ':status:' .. to, seq, id)
 end
-local function finalize(prefix, key, id, name, to, now)
-  local ttl = tonumber(redis.call('HGET', key, 'ttl'))
+local function finalize(prefix, key, id, name, to, now, ttl)
+  ttl = tonumber(ttl)
   redis.call('EXPIRE', key, ttl)
   redis.call('ZADD', prefix .. ':expiry', now + ttl * 1000, id .. '|' .. name .. '|' .. to)
   redis.call('ZREM', prefix .. ':running', id)
@@ -96,7 +96,7 @@ export const START_SCRIPT =
   REINDEX +
   `
 local prefix, id, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local rec = redis.call('HMGET', KEYS[1], 'status', 'task_name', 'seq', 'attempts', 'run_id', 'next_retry_at')
+local rec = redis.call('HMGET', KEYS[1], 'status', 'task_name', 'seq', 'attempts', 'run_id', 'next_retry_at', 'ttl')
 local status, name, seq = rec[1], rec[2], rec[3]
 if not status then return {'missing'} end
 if status == 'completed' or status == 'failed' or status == 'cancelled' then return {'final', status} end
@@ -104,7 +104,7 @@ if redis.call('EXISTS', prefix .. ':revoked:' .. id) == 1 then
   reindex(prefix, id, name, seq, status, 'cancelled')
   redis.call('HSET', KEYS[1], 'status', 'cancelled', 'cancelled_at', now, 'finished_at', now, 'next_retry_at', '')
   redis.call('HINCRBY', prefix .. ':stats', 'cancelled', 1)
-  finalize(prefix, KEYS[1], id, name, 'cancelled', now)
+  finalize(prefix, KEYS[1], id, name, 'cancelled', now, rec[7])
   return {'revoked', status}
 end
 if status == 'processing' then return {'lost', rec[4], rec[5] or ''} end
@@ -120,15 +120,17 @@ return {'started', status, tostring(attempts), due}
 
 /**
  * A run ends: completed, failed, retrying, cancelled, or put back to pending, only from 'processing'.
- * KEYS[1] record. ARGV: prefix, id, now, to_status, fields JSON, '1' if final else '0', stats JSON,
- * outcome ('ok', 'fail' or '').
+ * KEYS[1] record. ARGV: prefix, id, now, to_status, '1' if final else '0', outcome ('ok', 'fail' or
+ * ''), number of record fields N, then N field/value pairs, then counter/increment pairs for the
+ * stats hash (an increment written with '.' or an exponent is a float). Flat arguments rather than
+ * JSON: no decoding in Lua, and integer counters take HINCRBY.
  * Returns {'missing'} | {'conflict', status} | {'ok', prev}.
  */
 export const FINISH_SCRIPT =
   REINDEX +
   `
 local prefix, id, now, to = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local rec = redis.call('HMGET', KEYS[1], 'status', 'task_name', 'seq')
+local rec = redis.call('HMGET', KEYS[1], 'status', 'task_name', 'seq', 'ttl')
 local status, name, seq = rec[1], rec[2], rec[3]
 if not status then return {'missing'} end
 if status ~= 'processing' then return {'conflict', status} end
@@ -138,24 +140,25 @@ if to == 'pending' then
   redis.call('HINCRBY', KEYS[1], 'attempts', -1)
   redis.call('HDEL', KEYS[1], 'started_at', 'run_id')
 end
-local fields = cjson.decode(ARGV[5])
+local nfields = tonumber(ARGV[7])
 local flat = {'status', to}
-for k, v in pairs(fields) do
-  flat[#flat + 1] = k
-  flat[#flat + 1] = v
-end
+for i = 8, 7 + nfields * 2 do flat[#flat + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(flat))
-for k, v in pairs(cjson.decode(ARGV[7])) do
-  redis.call('HINCRBYFLOAT', prefix .. ':stats', k, v)
+for i = 8 + nfields * 2, #ARGV, 2 do
+  if string.find(ARGV[i + 1], '[.eE]') then
+    redis.call('HINCRBYFLOAT', prefix .. ':stats', ARGV[i], ARGV[i + 1])
+  else
+    redis.call('HINCRBY', prefix .. ':stats', ARGV[i], ARGV[i + 1])
+  end
 end
-if ARGV[6] == '1' then
-  finalize(prefix, KEYS[1], id, name, to, now)
+if ARGV[5] == '1' then
+  finalize(prefix, KEYS[1], id, name, to, now, rec[4])
 else
   redis.call('ZREM', prefix .. ':running', id)
 end
-if ARGV[8] ~= '' then
+if ARGV[6] ~= '' then
   redis.call('ZADD', prefix .. ':outcomes:all', now, id)
-  if ARGV[8] == 'fail' then redis.call('ZADD', prefix .. ':outcomes:failed', now, id) end
+  if ARGV[6] == 'fail' then redis.call('ZADD', prefix .. ':outcomes:failed', now, id) end
 end
 return {'ok', status}
 `;
@@ -184,7 +187,7 @@ end
 reindex(prefix, id, name, seq, status, 'cancelled')
 redis.call('HSET', KEYS[1], 'status', 'cancelled', 'cancelled_at', now, 'finished_at', now, 'next_retry_at', '')
 redis.call('HINCRBY', prefix .. ':stats', 'cancelled', 1)
-finalize(prefix, KEYS[1], id, name, 'cancelled', now)
+finalize(prefix, KEYS[1], id, name, 'cancelled', now, rec[5])
 return {'cancelled', status, tostring(now), name, rec[6]}
 `;
 

@@ -163,21 +163,11 @@ export class TaskStore {
 
   async finish(id: string, input: FinishInput): Promise<FinishResult> {
     const final = input.to !== TaskStatus.Retrying && input.to !== TaskStatus.Pending;
-    const fields: Record<string, string> = {};
-    for (const [k, v] of Object.entries(input.fields)) fields[k] = String(v);
-    const r = await this.call(() =>
-      this.redis.sluiceFinish(
-        this.keys.task(id),
-        this.keys.prefix,
-        id,
-        input.now,
-        input.to,
-        JSON.stringify(fields),
-        final ? '1' : '0',
-        JSON.stringify(input.stats),
-        input.outcome ?? '',
-      ),
-    );
+    const fields = Object.entries(input.fields);
+    const args: (string | number)[] = [this.keys.prefix, id, input.now, input.to, final ? '1' : '0', input.outcome ?? '', fields.length];
+    for (const [k, v] of fields) args.push(k, String(v));
+    for (const [k, v] of Object.entries(input.stats)) args.push(k, String(v));
+    const r = await this.call(() => this.redis.sluiceFinish(this.keys.task(id), ...args));
     if (r[0] === 'ok') return { kind: 'ok' };
     if (r[0] === 'conflict') return { kind: 'conflict', status: r[1] as TaskStatus };
     return { kind: 'missing' };
