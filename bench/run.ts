@@ -15,7 +15,7 @@
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureCelery, celeryAvailable, PYTHON } from './peers/celery';
-import { foreignCpuMeter, waitQuiet } from './lib/cpu';
+import { foreignCpuMeter, speedProbe, waitQuiet } from './lib/cpu';
 import { installCleanup, stopAll } from './lib/procs';
 import { Ctx, errorRow, FULL, renderTable, Row, SMOKE } from './lib/report';
 import { machineInfo } from './lib/sysinfo';
@@ -113,6 +113,7 @@ async function main(): Promise<number> {
 
   const phaseSeconds: Record<string, number> = {};
   const foreignCores: Record<string, number> = {};
+  const phaseSpeed: Record<string, { cpuMs: number; loopbackUs: number }> = {};
   let quietBudgetMs = 180_000;
   for (const name of phases) {
     if (name === 'celery' && !withCelery) continue;
@@ -122,6 +123,7 @@ async function main(): Promise<number> {
       quietBudgetMs -= q.waitedMs;
       if (q.waitedMs > 2500) log(`waited ${(q.waitedMs / 1000).toFixed(0)} s for other processes to quieten (now ${q.cores} cores)`);
     }
+    phaseSpeed[name] = await speedProbe();
     const t0 = performance.now();
     const foreign = foreignCpuMeter();
     const rowsBefore = ctx.rows.length;
@@ -164,12 +166,12 @@ async function main(): Promise<number> {
     for (const [label, v] of calls) process.stdout.write(`  ${label}: ${JSON.stringify(v)}\n`);
   }
   const verdicts = rows.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.verdict]: (acc[r.verdict] ?? 0) + 1 }), {});
-  process.stdout.write(`\nVerdicts: ${JSON.stringify(verdicts)}\nCPU outside the benchmark's processes, cores on average per phase (other users, unattributed kernel time): ${JSON.stringify(foreignCores)}${profileDir ? `\nCPU profiles: ${profileDir}` : ''}\n`);
+  process.stdout.write(`\nVerdicts: ${JSON.stringify(verdicts)}\nCPU outside the benchmark's processes, cores on average per phase (other users, unattributed kernel time): ${JSON.stringify(foreignCores)}\nMachine speed at each phase's start (lower is faster; rows across phases compare fairly only when these agree): cpuMs = a fixed loop, loopbackUs = loopback TCP round trip: ${JSON.stringify(phaseSpeed)}${profileDir ? `\nCPU profiles: ${profileDir}` : ''}\n`);
 
   const file = args.smoke ? 'smoke.json' : args.only ? `partial-${phases.join('-')}.json` : 'latest.json';
   writeFileSync(
     join(resultsDir, file),
-    `${JSON.stringify({ at: new Date().toISOString(), seconds, smoke: args.smoke, phases, phaseSeconds, foreignCores, machine, params: ctx.p, rows, details: ctx.details, table }, null, 2)}\n`,
+    `${JSON.stringify({ at: new Date().toISOString(), seconds, smoke: args.smoke, phases, phaseSeconds, foreignCores, phaseSpeed, machine, params: ctx.p, rows, details: ctx.details, table }, null, 2)}\n`,
   );
   log(`wrote ${join('bench', 'results', file)}`);
   await stopAll(3000);

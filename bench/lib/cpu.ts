@@ -1,4 +1,6 @@
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { AddressInfo, connect, createServer } from 'node:net';
 import { Proc } from './procs';
 import { TICKS_PER_SECOND, treeCpuMs } from './sysinfo';
 
@@ -82,4 +84,36 @@ export async function waitQuiet(maxMs: number, threshold = 0.25): Promise<{ wait
     const waitedMs = performance.now() - t0;
     if (cores < threshold || waitedMs >= maxMs) return { waitedMs, cores };
   }
+}
+
+/**
+ * This VM's speed, now: it drifts by up to 2× over minutes (hypervisor neighbours, with no steal time
+ * shown), and loopback socket round trips drift more than plain computation. Rows that set one
+ * phase against another are only as good as the two phases' speeds are alike. `cpuMs`: a fixed
+ * integer loop, best of three; `loopbackUs`: median round trip of 1-byte messages over loopback TCP.
+ */
+export async function speedProbe(): Promise<{ cpuMs: number; loopbackUs: number }> {
+  let best = Infinity;
+  for (let r = 0; r < 3; r++) {
+    const t0 = performance.now();
+    let x = 0;
+    for (let i = 0; i < 2e7; i++) x = (x + i * 7) % 1000003;
+    best = Math.min(best, performance.now() - t0 + (x < 0 ? 1 : 0));
+  }
+  const server = createServer((sock) => sock.on('data', (d) => sock.write(d)));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const sock = connect((server.address() as AddressInfo).port, '127.0.0.1');
+  sock.setNoDelay(true);
+  await once(sock, 'connect');
+  const rtts: number[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const t0 = performance.now();
+    sock.write('x');
+    await once(sock, 'data');
+    rtts.push(performance.now() - t0);
+  }
+  sock.destroy();
+  server.close();
+  rtts.sort((a, b) => a - b);
+  return { cpuMs: Math.round(best * 10) / 10, loopbackUs: Math.round(rtts[rtts.length >> 1] * 1000) };
 }
