@@ -184,7 +184,8 @@ export class TaskRunner {
           to: TaskStatus.Completed,
           now,
           fields: { result: JSON.stringify(outcome.result ?? null), finished_at: now, duration: runtime, progress: 100 },
-          stats: { completed: 1, [`duration_sum:${type.name}`]: runtime, [`duration_count:${type.name}`]: 1 },
+          stats: { completed: 1, [`duration_count:${type.name}`]: 1 },
+          sums: { [`duration_sum:${type.name}`]: runtime },
           outcome: 'ok',
         });
         this.logger.log(`Task completed task_id=${taskId} duration=${runtime.toFixed(3)} state=SUCCESS`);

@@ -121,9 +121,9 @@ return {'started', status, tostring(attempts), due}
 /**
  * A run ends: completed, failed, retrying, cancelled, or put back to pending, only from 'processing'.
  * KEYS[1] record. ARGV: prefix, id, now, to_status, '1' if final else '0', outcome ('ok', 'fail' or
- * ''), number of record fields N, then N field/value pairs, then counter/increment pairs for the
- * stats hash (an increment written with '.' or an exponent is a float). Flat arguments rather than
- * JSON: no decoding in Lua, and integer counters take HINCRBY.
+ * ''), then N and N record field/value pairs, then M and M integer counter/increment pairs for the
+ * stats hash (HINCRBY), then float sum/increment pairs to the end (HINCRBYFLOAT). Flat arguments
+ * rather than JSON: no decoding in Lua.
  * Returns {'missing'} | {'conflict', status} | {'ok', prev}.
  */
 export const FINISH_SCRIPT =
@@ -140,17 +140,15 @@ if to == 'pending' then
   redis.call('HINCRBY', KEYS[1], 'attempts', -1)
   redis.call('HDEL', KEYS[1], 'started_at', 'run_id')
 end
-local nfields = tonumber(ARGV[7])
+local i = 7
+local nfields = tonumber(ARGV[i])
 local flat = {'status', to}
-for i = 8, 7 + nfields * 2 do flat[#flat + 1] = ARGV[i] end
+for j = i + 1, i + nfields * 2 do flat[#flat + 1] = ARGV[j] end
 redis.call('HSET', KEYS[1], unpack(flat))
-for i = 8 + nfields * 2, #ARGV, 2 do
-  if string.find(ARGV[i + 1], '[.eE]') then
-    redis.call('HINCRBYFLOAT', prefix .. ':stats', ARGV[i], ARGV[i + 1])
-  else
-    redis.call('HINCRBY', prefix .. ':stats', ARGV[i], ARGV[i + 1])
-  end
-end
+i = i + nfields * 2 + 1
+local ncounters = tonumber(ARGV[i])
+for j = i + 1, i + ncounters * 2, 2 do redis.call('HINCRBY', prefix .. ':stats', ARGV[j], ARGV[j + 1]) end
+for j = i + ncounters * 2 + 1, #ARGV, 2 do redis.call('HINCRBYFLOAT', prefix .. ':stats', ARGV[j], ARGV[j + 1]) end
 if ARGV[5] == '1' then
   finalize(prefix, KEYS[1], id, name, to, now, rec[4])
 else

@@ -61,8 +61,14 @@ export interface FinishInput {
   to: TaskStatus.Completed | TaskStatus.Failed | TaskStatus.Retrying | TaskStatus.Cancelled | TaskStatus.Pending;
   now: number;
   fields: Record<string, string | number>;
-  /** Counter increments in the shared stats hash, applied with the transition. */
+  /** Integer counter increments in the shared stats hash, applied with the transition. */
   stats: Record<string, number>;
+  /**
+   * Float increments (sums of seconds) in the same hash. Apart from `stats` because the type is the
+   * field's, not the value's: a sum that grows by exactly 0 must still take HINCRBYFLOAT, as HINCRBY
+   * on a field holding "1.25" fails (and would abort the script half way).
+   */
+  sums?: Record<string, number>;
   /** Feeds the failure-rate window: 'ok' for completed, 'fail' for failed. */
   outcome?: 'ok' | 'fail';
 }
@@ -164,9 +170,13 @@ export class TaskStore {
   async finish(id: string, input: FinishInput): Promise<FinishResult> {
     const final = input.to !== TaskStatus.Retrying && input.to !== TaskStatus.Pending;
     const fields = Object.entries(input.fields);
-    const args: (string | number)[] = [this.keys.prefix, id, input.now, input.to, final ? '1' : '0', input.outcome ?? '', fields.length];
+    const counters = Object.entries(input.stats);
+    const args: (string | number)[] = [this.keys.prefix, id, input.now, input.to, final ? '1' : '0', input.outcome ?? ''];
+    args.push(fields.length);
     for (const [k, v] of fields) args.push(k, String(v));
-    for (const [k, v] of Object.entries(input.stats)) args.push(k, String(v));
+    args.push(counters.length);
+    for (const [k, v] of counters) args.push(k, Math.trunc(v));
+    for (const [k, v] of Object.entries(input.sums ?? {})) args.push(k, String(v));
     const r = await this.call(() => this.redis.sluiceFinish(this.keys.task(id), ...args));
     if (r[0] === 'ok') return { kind: 'ok' };
     if (r[0] === 'conflict') return { kind: 'conflict', status: r[1] as TaskStatus };
