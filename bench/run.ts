@@ -1,7 +1,7 @@
 /**
  * Sluice's benchmark suite: every row is a ratio against a baseline measured in the same run.
  *
- *   npm run bench                      # builds, then the whole suite (~6 min on 2 cores)
+ *   npm run bench                      # builds, then the whole suite (~7 min on 2 cores)
  *   npm run bench -- --smoke           # tiny N, no Celery: proves the harness works (< 60 s)
  *   npm run bench -- --only=api,e2e    # some phases: api e2e bullmq latency celery cpu
  *   npm run bench -- --profile         # also --cpu-prof the API and worker processes
