@@ -4,7 +4,8 @@ import { Queue, Worker } from 'bullmq';
 import { cpuMeter } from '../lib/cpu';
 import { launch } from '../lib/procs';
 import { callsPerTask, commandStats, countRoundTrips, startRedis, usedMemory, waitUntil } from '../lib/redis';
-import { Ctx, errorRow, ratioRow } from '../lib/report';
+import { Ctx, ratioRow } from '../lib/report';
+import { alternate, SluiceStack, startSluiceStack } from '../lib/side-by-side';
 
 const PREFIX = 'peer';
 export const DATA = { task_name: 'diagnostic.sleep', payload: { seconds: 0 } };
@@ -67,29 +68,42 @@ export async function bullmqPhase(ctx: Ctx): Promise<void> {
       await waitUntil(completed, b + p.roundTripN, 60_000, 20, 'peer completions');
     });
 
-    if (ctx.shared.sluiceE2e) {
-      // Like for like: both fed in bulk (POST /tasks/batch of 1000 against addBulk of 1000). The
-      // single-POST figure, which also pays an HTTP request per task, is in the note and in row 5.
-      const batch = ctx.shared.sluiceE2eBatch;
+    // The row: Sluice fed in bulk (POST /tasks/batch of 1000) against BullMQ fed in bulk (addBulk of
+    // 1000), in alternating rounds, each on a Redis of its own. The e2e phase's figures are in the note.
+    let stack: SluiceStack | null = null;
+    try {
+      stack = await startSluiceStack(ctx, 'bullmq-sluice');
+      const n = Math.ceil(p.bullN / 2);
+      const side = await alternate(
+        2,
+        async () => {
+          const b = await completed();
+          const t0 = performance.now();
+          await addAll(queue, n);
+          const t1 = await waitUntil(completed, b + n, 300_000, 5, 'peer completions');
+          return { perSecond: n / ((t1 - t0) / 1000), seconds: (t1 - t0) / 1000, n };
+        },
+        async () => ({ ...(await stack!.round(n, 'batch')), n }),
+      );
       ctx.rows.push(
         ratioRow({
           id: 'e2e_vs_bullmq',
-          workload: batch ? 'no-op tasks end to end, batch submit (1000 per request), concurrency 2, no recycling' : 'no-op tasks end to end, HTTP submit, concurrency 2, no recycling',
-          sluice: batch ?? ctx.shared.sluiceE2e,
-          baseline: rate,
+          workload: 'no-op tasks end to end, batch submit (1000 per request), concurrency 2, no recycling',
+          sluice: side.sluice,
+          baseline: side.peer,
           unit: 'tasks/s',
           against: "BullMQ's sandboxed processor, concurrency 2, addBulk submit (1000 per call)",
           min: 1.0,
           note:
-            `${p.e2eN} Sluice tasks vs ${p.bullN} BullMQ jobs, both timed from the first submission until all completed` +
-            `; Sluice submitted via single POSTs (64 in flight) instead: ${Math.round(ctx.shared.sluiceE2e)} tasks/s (${(ctx.shared.sluiceE2e / rate).toFixed(2)}×)`,
-          data: { sluiceBatch: batch ?? null, sluiceSingle: ctx.shared.sluiceE2e },
+            `rounds of ${n} in turns, BullMQ first: BullMQ ${side.peerRounds.join(', ')} / Sluice ${side.sluiceRounds.join(', ')} tasks/s, each timed from the first submission until all completed` +
+            (ctx.shared.sluiceE2e
+              ? `; in the e2e phase Sluice ran ${Math.round(ctx.shared.sluiceE2eBatch ?? 0)} tasks/s fed in batches and ${Math.round(ctx.shared.sluiceE2e)} fed by single POSTs (64 in flight), ${(ctx.shared.sluiceE2e / rate).toFixed(2)}× this phase's first BullMQ run (${Math.round(rate)})`
+              : ''),
+          data: { side, e2ePhase: { batch: ctx.shared.sluiceE2eBatch ?? null, single: ctx.shared.sluiceE2e ?? null } },
         }),
       );
-      // The Sluice figure comes from the e2e phase: its other load counts too.
-      ctx.rows[ctx.rows.length - 1].phases = ['e2e', 'bullmq'];
-    } else {
-      ctx.rows.push(errorRow('e2e_vs_bullmq', 'no-op tasks end to end vs BullMQ sandbox', 'the e2e phase did not run', 'skipped'));
+    } finally {
+      await stack?.stop();
     }
 
     // Redis memory per retained completed job: same data, options and result as Sluice's jobs.

@@ -6,13 +6,14 @@ import { benchClient, startRedis, waitUntil } from '../lib/redis';
 import { summarize } from '../lib/stats';
 import { childrenOf, rssBytes } from '../lib/sysinfo';
 import { Ctx } from '../lib/report';
+import { alternate, SluiceStack, startSluiceStack } from '../lib/side-by-side';
 
 const MIB = 1024 * 1024;
 
 /** Every finished task leaves one celery-task-meta key in the results database. */
 const finished = (backend: Redis) => (): Promise<number> => backend.dbsize();
 
-async function publishAndWait(ce: CeleryEnv, backend: Redis, n: number, task: string, watch: Proc[] = []): Promise<{ perSecond: number; cpu: Record<string, number> }> {
+async function publishAndWait(ce: CeleryEnv, backend: Redis, n: number, task: string, watch: Proc[] = []): Promise<{ perSecond: number; seconds: number; cpu: Record<string, number> }> {
   const base = await backend.dbsize();
   const pub = await startPublisher(ce, n, task);
   const meter = cpuMeter(watch);
@@ -24,7 +25,7 @@ async function publishAndWait(ce: CeleryEnv, backend: Redis, n: number, task: st
   const published = await pub.done;
   cpu['celery-publisher (load generator)'] = Math.round((published.cpu_seconds * 1e6) / n);
   cpu['total, ms per 1000 tasks'] += cpu['celery-publisher (load generator)'];
-  return { perSecond: n / ((t1 - t0) / 1000), cpu };
+  return { perSecond: n / ((t1 - t0) / 1000), seconds: (t1 - t0) / 1000, cpu };
 }
 
 /**
@@ -76,6 +77,24 @@ export async function celeryPhase(ctx: Ctx): Promise<void> {
     ctx.shared.celeryE2e = rate;
     ctx.details.celeryCpu = cpu;
     ctx.log(`celery e2e: ${rate.toFixed(0)} tasks/s`);
+
+    // Row 5: Sluice fed by single POSTs against Celery's one publish per task, in alternating
+    // rounds, each on a Redis of its own, so that the machine's drift hits both alike.
+    let stack: SluiceStack | null = null;
+    try {
+      stack = await startSluiceStack(ctx, 'celery-sluice');
+      const n = Math.ceil(p.celeryN / 2);
+      const side = await alternate(
+        2,
+        async () => ({ ...(await publishAndWait(ce, backend, n, 'noop')), n }),
+        async () => ({ ...(await stack!.round(n, 'single')), n }),
+      );
+      ctx.details.celerySideBySide = side;
+      ctx.shared.celeryE2eSide = side.peer;
+      ctx.shared.sluiceE2eSide = side.sluice;
+    } finally {
+      await stack?.stop();
+    }
 
     const kids = childrenOf(worker.pid);
     ctx.details.celeryMemory = {

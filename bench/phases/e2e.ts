@@ -1,30 +1,13 @@
-import { closedLoop, HttpClient, sequential } from '../lib/http';
+import { HttpClient, sequential } from '../lib/http';
+import { NO_RECYCLE, postMany, SLUICE_PREFIX as PREFIX } from '../lib/side-by-side';
 import { callsPerTask, commandStats, countRoundTrips, startRedis, usedMemory } from '../lib/redis';
-import { batchAvailable, finishedCount, NOOP_BODY, startApi, startWorker, SluiceWorker, submitBatches, waitFinished } from '../lib/sluice';
+import { batchAvailable, finishedCount, startApi, startWorker, SluiceWorker, submitBatches, waitFinished } from '../lib/sluice';
 import { fmtSummary, Summary, summarize } from '../lib/stats';
 import { count, Ctx, ratioRow } from '../lib/report';
 import { Redis } from 'ioredis';
 import { cpuMeter } from '../lib/cpu';
 
-const PREFIX = 'sluice';
-
-const NO_RECYCLE = { WORKER_CONCURRENCY: '2', WORKER_MAX_TASKS_PER_CHILD: '0' };
 const RECYCLE_10 = { WORKER_CONCURRENCY: '2', WORKER_MAX_TASKS_PER_CHILD: '10' };
-
-async function postMany(http: HttpClient, n: number): Promise<number> {
-  const t0 = performance.now();
-  const r = await closedLoop({
-    inFlight: 64,
-    count: n,
-    op: async () => {
-      const res = await http.request('POST', '/api/v1/tasks', NOOP_BODY);
-      if (res.status !== 201) throw new Error(`POST answered ${res.status}: ${res.body.slice(0, 200)}`);
-      return 1;
-    },
-  });
-  if (r.errors) throw new Error(`${r.errors} submissions failed: ${r.firstError}`);
-  return (performance.now() - t0) / 1000;
-}
 
 /** Submit `n` no-op tasks through the HTTP API (64 in flight) and wait until all have finished. */
 async function e2eHttp(http: HttpClient, redis: Redis, n: number): Promise<{ perSecond: number; seconds: number; submitSeconds: number; completed: number }> {

@@ -1,0 +1,82 @@
+import { closedLoop, HttpClient } from './http';
+import { BenchRedis, startRedis } from './redis';
+import { Ctx } from './report';
+import { finishedCount, NOOP_BODY, SluiceApi, SluiceWorker, startApi, startWorker, submitBatches, waitFinished } from './sluice';
+
+export const SLUICE_PREFIX = 'sluice';
+export const NO_RECYCLE = { WORKER_CONCURRENCY: '2', WORKER_MAX_TASKS_PER_CHILD: '0' };
+
+/** Submits `n` no-op tasks as single POSTs, 64 in flight; returns the seconds it took. */
+export async function postMany(http: HttpClient, n: number): Promise<number> {
+  const t0 = performance.now();
+  const r = await closedLoop({
+    inFlight: 64,
+    count: n,
+    op: async () => {
+      const res = await http.request('POST', '/api/v1/tasks', NOOP_BODY);
+      if (res.status !== 201) throw new Error(`POST answered ${res.status}: ${res.body.slice(0, 200)}`);
+      return 1;
+    },
+  });
+  if (r.errors) throw new Error(`${r.errors} submissions failed: ${r.firstError}`);
+  return (performance.now() - t0) / 1000;
+}
+
+export type SubmitMode = 'single' | 'batch';
+
+/** A Sluice API and worker (no recycling, concurrency 2) on a Redis of their own, warmed up. */
+export interface SluiceStack {
+  redis: BenchRedis;
+  api: SluiceApi;
+  worker: SluiceWorker;
+  /** No-op tasks end to end: from the first submission until all `n` have finished; tasks/s. */
+  round(n: number, mode: SubmitMode): Promise<{ perSecond: number; seconds: number }>;
+  stop(): Promise<void>;
+}
+
+export async function startSluiceStack(ctx: Ctx, label: string): Promise<SluiceStack> {
+  const redis = await startRedis(label);
+  const api = await startApi(ctx.run, redis.url, SLUICE_PREFIX, {}, `${label}-api`);
+  const worker = await startWorker(ctx.run, redis.url, SLUICE_PREFIX, NO_RECYCLE, `${label}-worker`);
+  const round = async (n: number, mode: SubmitMode): Promise<{ perSecond: number; seconds: number }> => {
+    const before = (await finishedCount(redis.client, SLUICE_PREFIX)).finished;
+    const t0 = performance.now();
+    if (mode === 'batch') await submitBatches(api.http, n, 1000, 2);
+    else await postMany(api.http, n);
+    const done = await waitFinished(redis.client, SLUICE_PREFIX, before + n, 300_000);
+    const seconds = (done.at - t0) / 1000;
+    return { perSecond: n / seconds, seconds };
+  };
+  await round(ctx.p.warmN, 'single');
+  await round(ctx.p.warmN, 'batch');
+  return {
+    redis,
+    api,
+    worker,
+    round,
+    stop: async () => {
+      await worker.stop();
+      await api.stop();
+      await redis.stop();
+    },
+  };
+}
+
+/**
+ * Sluice and a peer in turns (peer, Sluice, peer, Sluice, ...), so that the machine's drift over
+ * minutes hits both alike; rates are total tasks over total seconds of each side's rounds.
+ */
+export async function alternate(
+  rounds: number,
+  peer: () => Promise<{ perSecond: number; seconds: number; n: number }>,
+  sluice: () => Promise<{ perSecond: number; seconds: number; n: number }>,
+): Promise<{ peer: number; sluice: number; peerRounds: number[]; sluiceRounds: number[] }> {
+  const p: { perSecond: number; seconds: number; n: number }[] = [];
+  const s: { perSecond: number; seconds: number; n: number }[] = [];
+  for (let i = 0; i < rounds; i++) {
+    p.push(await peer());
+    s.push(await sluice());
+  }
+  const rate = (rs: { seconds: number; n: number }[]): number => rs.reduce((a, r) => a + r.n, 0) / rs.reduce((a, r) => a + r.seconds, 0);
+  return { peer: rate(p), sluice: rate(s), peerRounds: p.map((r) => Math.round(r.perSecond)), sluiceRounds: s.map((r) => Math.round(r.perSecond)) };
+}
