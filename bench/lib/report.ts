@@ -80,7 +80,7 @@ export const SMOKE: Params = {
   postSeconds: 0.4,
   warmupSeconds: 0.2,
   postRounds: 1,
-  batchSeconds: 1.5,
+  batchSeconds: 0.8,
   batchInFlight: 2,
   getSeconds: 0.3,
   waitingBig: 2000,

@@ -36,8 +36,11 @@ export interface SluiceStack {
 
 export async function startSluiceStack(ctx: Ctx, label: string): Promise<SluiceStack> {
   const redis = await startRedis(label);
-  const api = await startApi(ctx.run, redis.url, SLUICE_PREFIX, {}, `${label}-api`);
-  const worker = await startWorker(ctx.run, redis.url, SLUICE_PREFIX, NO_RECYCLE, `${label}-worker`);
+  // Both boot at once: each is a Nest app taking a few seconds to start.
+  const [api, worker] = await Promise.all([
+    startApi(ctx.run, redis.url, SLUICE_PREFIX, {}, `${label}-api`),
+    startWorker(ctx.run, redis.url, SLUICE_PREFIX, NO_RECYCLE, `${label}-worker`),
+  ]);
   const round = async (n: number, mode: SubmitMode): Promise<{ perSecond: number; seconds: number }> => {
     const before = (await finishedCount(redis.client, SLUICE_PREFIX)).finished;
     const t0 = performance.now();

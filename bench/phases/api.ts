@@ -22,12 +22,13 @@ const WAIT_LIST = `${PREFIX}:cpu_intensive:wait`;
 export async function apiPhase(ctx: Ctx): Promise<void> {
   const { p } = ctx;
   const redis = await startRedis('api');
-  const api = await startApi(ctx.run, redis.url, PREFIX);
   const barePort = await freePort();
+  // Both servers boot at once.
   const bare = launch('bare-app', process.execPath, ['--require', '@swc-node/register', join(__dirname, '..', 'peers', 'bare-app.ts')], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', BARE_PORT: String(barePort), BARE_REDIS_URL: redis.url, BARE_PREFIX: 'bare' },
     cwd: join(__dirname, '..', '..'),
   });
+  const api = await startApi(ctx.run, redis.url, PREFIX);
   await bare.waitForOutput(/BARE_READY/, 60_000);
   const bareHttp = new HttpClient(barePort, {}, 64);
   const http = api.http;

@@ -40,8 +40,11 @@ export async function bullmqPhase(ctx: Ctx): Promise<void> {
   const queue = new Queue('peer', { prefix: PREFIX, connection: { url: redis.url, connectionName: 'peer:producer' } as never });
   const memQueue = new Queue('mem', { prefix: PREFIX, connection: { url: redis.url, connectionName: 'bench:producer-mem' } as never });
   let memWorker: Worker | null = null;
+  // The Sluice side of the row boots while the peer does (both idle once up).
+  const stacking = startSluiceStack(ctx, 'bullmq-sluice');
+  let stack: SluiceStack | null = null;
   try {
-    await peer.waitForOutput(/PEER_READY/, 60_000);
+    [, stack] = await Promise.all([peer.waitForOutput(/PEER_READY/, 60_000), stacking]);
     const completed = (): Promise<number> => redis.client.zcard(`${PREFIX}:peer:completed`);
     // Warm-up: BullMQ forks its sandbox children on first use.
     await addAll(queue, Math.min(200, p.warmN));
@@ -70,9 +73,7 @@ export async function bullmqPhase(ctx: Ctx): Promise<void> {
 
     // The row: Sluice fed in bulk (POST /tasks/batch of 1000) against BullMQ fed in bulk (addBulk of
     // 1000), in alternating rounds, each on a Redis of its own. The e2e phase's figures are in the note.
-    let stack: SluiceStack | null = null;
-    try {
-      stack = await startSluiceStack(ctx, 'bullmq-sluice');
+    {
       const n = Math.ceil(p.bullN / 2);
       const side = await alternate(
         2,
@@ -102,8 +103,6 @@ export async function bullmqPhase(ctx: Ctx): Promise<void> {
           data: { side, e2ePhase: { batch: ctx.shared.sluiceE2eBatch ?? null, single: ctx.shared.sluiceE2e ?? null } },
         }),
       );
-    } finally {
-      await stack?.stop();
     }
 
     // Redis memory per retained completed job: same data, options and result as Sluice's jobs.
@@ -139,6 +138,7 @@ export async function bullmqPhase(ctx: Ctx): Promise<void> {
       ctx.rows[ctx.rows.length - 1].phases = ['e2e', 'bullmq'];
     }
   } finally {
+    await (stack ?? (await stacking.catch(() => null)))?.stop();
     await memWorker?.close().catch(() => undefined);
     await Promise.all([queue.close().catch(() => undefined), memQueue.close().catch(() => undefined)]);
     await peer.stop(5000);

@@ -120,13 +120,14 @@ export async function e2ePhase(ctx: Ctx): Promise<void> {
     // The same data, a fresh API process (warmed on these two endpoints only): tells the data's
     // effect apart from the long-lived process's (heap, JIT state).
     await api.stop();
-    api = await startApi(ctx.run, redis.url, PREFIX, {}, 'api-fresh');
+    // The rows: this fresh API on the big Redis against a fresh stack with ~2k retained, in turns,
+    // so that neither process age nor the machine's drift over the fill tells them apart. Both boot
+    // at once.
+    const [fresh, small] = await Promise.all([startApi(ctx.run, redis.url, PREFIX, {}, 'api-fresh'), startSluiceStack(ctx, 'e2e-small')]);
+    api = fresh;
     http = api.http;
     await monitoring(http, Math.min(200, p.monitorSamples));
     const mon100kFresh = await monitoring(http, p.monitorSamples);
-    // The rows: this fresh API on the big Redis against a fresh stack with ~2k retained, in turns,
-    // so that neither process age nor the machine's drift over the fill tells them apart.
-    const small = await startSluiceStack(ctx, 'e2e-small');
     const bigSide: MonitorSamples = { metrics: [], health: [] };
     const smallSide: MonitorSamples = { metrics: [], health: [] };
     let retainedSmall: number;
