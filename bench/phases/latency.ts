@@ -154,21 +154,29 @@ export async function latencyPhase(ctx: Ctx): Promise<void> {
     const cancelCpuGrace = p.cancelGraceN > 0 ? await cancels(api, redis.client, worker, { task_name: 'diagnostic.cpu', payload: { seconds: 60 } }, p.cancelGraceN, 2) : [];
     await worker.stop();
 
-    worker = await startWorker(ctx.run, redis.url, PREFIX, { ...base, WORKER_MAX_TASKS_PER_CHILD: '0', WORKER_CANCEL_GRACE: '0' }, 'worker-grace0');
-    await poolSettled(worker, 3);
-    const cancelCpuKill = await cancels(api, redis.client, worker, { task_name: 'diagnostic.cpu', payload: { seconds: 60 } }, p.cancelN);
-    await worker.stop();
+    // --smoke leaves out the variants that differ from a path above only by a setting (each costs a
+    // worker's boot, ~2 s), so that it stays under a minute.
+    let cancelCpuKill: CancelSample[] = [];
+    if (!ctx.smoke) {
+      worker = await startWorker(ctx.run, redis.url, PREFIX, { ...base, WORKER_MAX_TASKS_PER_CHILD: '0', WORKER_CANCEL_GRACE: '0' }, 'worker-grace0');
+      await poolSettled(worker, 3);
+      cancelCpuKill = await cancels(api, redis.client, worker, { task_name: 'diagnostic.cpu', payload: { seconds: 60 } }, p.cancelN);
+      await worker.stop();
+    }
 
     worker = await startWorker(ctx.run, redis.url, PREFIX, { ...base, WORKER_MAX_TASKS_PER_CHILD: '0', TASK_TIME_LIMIT: '0.3', TASK_SOFT_TIME_LIMIT: '0.2' }, 'worker-limit');
     const limit = await timeLimits(api, redis.client, worker, p.timeLimitN, 0.3);
     await worker.stop();
 
     // Default recycling (10 tasks per child), for the start latency as users get it.
-    worker = await startWorker(ctx.run, redis.url, PREFIX, { ...base }, 'worker-default');
-    await poolSettled(worker, 3);
-    const startDefault = await startLatency(api.http, redis.client, p.latencyN);
-    await worker.stop();
-    worker = null;
+    let startDefault: { fromPost: number[]; fromSubmit: number[] } = { fromPost: [], fromSubmit: [] };
+    if (!ctx.smoke) {
+      worker = await startWorker(ctx.run, redis.url, PREFIX, { ...base }, 'worker-default');
+      await poolSettled(worker, 3);
+      startDefault = await startLatency(api.http, redis.client, p.latencyN);
+      await worker.stop();
+      worker = null;
+    }
 
     ctx.details.sluiceLatency = {
       startNoRecycle: summarize(startNoRecycle.fromPost),
@@ -203,7 +211,7 @@ export async function latencyPhase(ctx: Ctx): Promise<void> {
       return { n: p.lateN, seconds, perSecond: p.lateN / seconds };
     };
     const noRecycle = await queuedFirst('0', 'worker-seed');
-    const recycle10 = await queuedFirst('10', 'worker-seed-recycle10');
+    const recycle10 = ctx.smoke ? { n: 0, seconds: 0, perSecond: 0 } : await queuedFirst('10', 'worker-seed-recycle10');
     ctx.shared.sluiceQueuedFirst = noRecycle.perSecond;
     ctx.details.sluiceQueuedFirst = { noRecycle, recycle10 };
   } finally {
