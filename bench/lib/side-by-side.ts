@@ -65,6 +65,11 @@ export async function startSluiceStack(ctx: Ctx, label: string): Promise<SluiceS
   };
 }
 
+/** Rounds taken together: all their units over all their seconds (not the mean of their rates). */
+export function totalRate(rounds: { n: number; seconds: number }[]): number {
+  return rounds.reduce((a, r) => a + r.n, 0) / rounds.reduce((a, r) => a + r.seconds, 0);
+}
+
 /**
  * Sluice and a peer in turns (peer, Sluice, peer, Sluice, ...), so that the machine's drift over
  * minutes hits both alike; rates are total tasks over total seconds of each side's rounds.
@@ -80,6 +85,5 @@ export async function alternate(
     p.push(await peer());
     s.push(await sluice());
   }
-  const rate = (rs: { seconds: number; n: number }[]): number => rs.reduce((a, r) => a + r.n, 0) / rs.reduce((a, r) => a + r.seconds, 0);
-  return { peer: rate(p), sluice: rate(s), peerRounds: p.map((r) => Math.round(r.perSecond)), sluiceRounds: s.map((r) => Math.round(r.perSecond)) };
+  return { peer: totalRate(p), sluice: totalRate(s), peerRounds: p.map((r) => Math.round(r.perSecond)), sluiceRounds: s.map((r) => Math.round(r.perSecond)) };
 }

@@ -6,6 +6,7 @@ import { cpuMeter } from '../lib/cpu';
 import { launch } from '../lib/procs';
 import { startRedis } from '../lib/redis';
 import { noopJobs } from './bullmq';
+import { totalRate } from '../lib/side-by-side';
 import { batchAvailable, batchBody, NOOP_BODY, startApi, submit, submitBatches } from '../lib/sluice';
 import { fmtSummary, summarize } from '../lib/stats';
 import { count, Ctx, errorRow, ratioRow } from '../lib/report';
@@ -77,7 +78,7 @@ export async function apiPhase(ctx: Ctx): Promise<void> {
     }
     // ms of CPU per 1000 requests (both servers were warmed above, so rounds are timed from their start).
     ctx.details.postCpu = { sluice: cpuSluice, bare: cpuBare };
-    const rate = (runs: LoadResult[]): number => runs.reduce((s, r) => s + r.ops, 0) / runs.reduce((s, r) => s + r.seconds, 0);
+    const rate = (runs: LoadResult[]): number => totalRate(runs.map((r) => ({ n: r.ops, seconds: r.seconds })));
     const sluicePost = rate(sluiceRuns);
     const barePost = rate(bareRuns);
     ctx.shared.singlePostPerSec = sluicePost;

@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { Redis } from 'ioredis';
 import { Job, MinimalJob, UnrecoverableError, WaitingError } from 'bullmq';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -18,8 +17,7 @@ import { ChildPool } from './pool/child-pool';
 import { RunOutcome } from './pool/pool.types';
 import { Semaphore } from './semaphore';
 import { TaskEventBase, TaskEvents } from '../tasks/task-events';
-import { WORKER_REDIS, WORKER_TASK_STORE } from './worker-redis';
-import { coalesceWrites } from '../redis/write-coalescing';
+import { WORKER_TASK_STORE } from './worker-redis';
 
 const MISSING_RECORD_RETRIES = 3;
 const MISSING_RECORD_WAIT_MS = 50;
@@ -59,7 +57,6 @@ export class TaskRunner {
     private readonly bus: RevocationBus,
     private readonly events: TaskEvents,
     @Inject(WORKER_CONFIG) worker: WorkerConfig,
-    @Inject(WORKER_REDIS) private readonly redis: Redis,
   ) {
     this.children = new Semaphore(worker.concurrency);
   }
@@ -263,7 +260,7 @@ export class TaskRunner {
    * Were the worker to die before that write, the job stalls and its next run is counted as lost.
    */
   private record(taskId: string, input: FinishInput): void {
-    coalesceWrites(this.redis);
+    this.store.coalesceWrites();
     this.store.finish(taskId, input).catch((err: Error) => this.logger.error(`Status update failed task_id=${taskId} error=${err.message}`));
   }
 

@@ -1,8 +1,5 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { REDIS_CLIENT } from '../redis/redis.module';
-import { coalesceWrites } from '../redis/write-coalescing';
 import { fingerprint } from '../common/canonical-json.util';
 import { withDeadline } from '../common/deadline.util';
 import { SubmitOptions, TaskJobData, buildJobOptions } from './job-options';
@@ -46,7 +43,6 @@ export class TaskSubmitter {
     private readonly store: TaskStore,
     private readonly queues: TaskQueues,
     private readonly events: TaskEvents,
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
   ) {}
 
   /** Validates, records and queues one task; its error is thrown. */
@@ -61,7 +57,7 @@ export class TaskSubmitter {
     // The record and the job travel on one connection, sent in this order without waiting for each
     // other: Redis creates the record first, so no worker can take a job whose record is missing,
     // and the request costs one round trip, and one socket write, instead of two.
-    coalesceWrites(this.redis);
+    this.store.coalesceWrites();
     const [created, queued] = await Promise.allSettled([
       this.store.create(p.input),
       this.queue(queue, () => this.queues.get(queue).add(p.type.name, jobData(p), buildJobOptions(p.type, p.input.id, p.req.options))),

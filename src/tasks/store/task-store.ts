@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { REDIS_CLIENT } from '../../redis/redis.module';
+import { coalesceWrites } from '../../redis/write-coalescing';
 import { RedisKeys } from '../../redis/redis-keys';
 import { StoreUnavailableError } from '../task.errors';
 import { TaskStatus } from '../task-status';
@@ -103,6 +104,14 @@ export class TaskStore {
     define('sluiceProgress', 1, PROGRESS_SCRIPT);
     define('sluiceList', 1, LIST_SCRIPT);
     define('sluiceSweep', 0, SWEEP_SCRIPT);
+  }
+
+  /**
+   * The commands sent on this store's connection until the queued promise callbacks have run leave
+   * in one write: a transition and the BullMQ call right behind it (see coalesceWrites).
+   */
+  coalesceWrites(): void {
+    coalesceWrites(this.redis);
   }
 
   async create(input: CreateInput): Promise<CreateResult> {
