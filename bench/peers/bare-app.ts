@@ -25,7 +25,7 @@ class BareController {
 }
 
 async function main(): Promise<void> {
-  const queue = new Queue('cpu_intensive', {
+  const queue = new Queue('{cpu_intensive}', {
     prefix: process.env.BARE_PREFIX ?? 'bare',
     connection: { url: process.env.BARE_REDIS_URL, maxRetriesPerRequest: 1, connectionName: 'bare:queue' },
   });

@@ -114,7 +114,7 @@ export async function apiPhase(ctx: Ctx): Promise<void> {
       const bs = summarize(batch.latencies);
       // BullMQ's own ceiling for this workload: raw addBulk of 1000 from the harness, same Redis,
       // same in-flight count. The endpoint does one addBulk per request, so it cannot beat this.
-      const raw = new Queue('cpu_intensive', { prefix: 'raw', connection: { url: redis.url, connectionName: 'bench:raw-addbulk' } as never });
+      const raw = new Queue('{cpu_intensive}', { prefix: 'raw', connection: { url: redis.url, connectionName: 'bench:raw-addbulk' } as never });
       let addBulk: LoadResult;
       try {
         addBulk = await closedLoop({

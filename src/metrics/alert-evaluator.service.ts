@@ -7,6 +7,7 @@ import { ALERT_CONFIG } from '../config/config.module';
 import { AlertConfig } from '../config/configuration';
 import { REDIS_CLIENT } from '../redis/redis.module';
 import { RedisKeys } from '../redis/redis-keys';
+import { TaskQueues } from '../tasks/task-queues';
 import { HEARTBEAT_TTL_MS, WorkerHeartbeat } from './heartbeat';
 import { METRIC } from './metric-names';
 import { QUEUE_STATES, QueueStats } from './queue-stats.service';
@@ -56,6 +57,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     private readonly keys: RedisKeys,
+    private readonly queues: TaskQueues,
     private readonly stats: TaskStats,
     private readonly queueStats: QueueStats,
     private readonly scheduler: SchedulerRegistry,
@@ -125,19 +127,27 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     return undefined;
   }
 
-  /** Share of the tasks finished (completed or failed) within the window that failed. */
+  /** Share of the tasks finished (completed or failed) within the window that failed, over every queue. */
   private async failureRate(now: number): Promise<Alert[]> {
     const since = now - this.cfg.window * 1000;
-    const [, , all, failed] = (await this.redis
-      .multi()
-      .zremrangebyscore(this.keys.outcomes('all'), '-inf', `(${since}`)
-      .zremrangebyscore(this.keys.outcomes('failed'), '-inf', `(${since}`)
-      .zcard(this.keys.outcomes('all'))
-      .zcard(this.keys.outcomes('failed'))
-      .exec())!.map(([err, v]) => {
-      if (err) throw err;
-      return Number(v);
-    });
+    let all = 0;
+    let failed = 0;
+    // One MULTI per queue: each queue's keys live in its own cluster slot.
+    for (const queue of this.queues.names()) {
+      const k = this.queues.keys(queue);
+      const [, , a, f] = (await this.redis
+        .multi()
+        .zremrangebyscore(k.outcomes('all'), '-inf', `(${since}`)
+        .zremrangebyscore(k.outcomes('failed'), '-inf', `(${since}`)
+        .zcard(k.outcomes('all'))
+        .zcard(k.outcomes('failed'))
+        .exec())!.map(([err, v]) => {
+        if (err) throw err;
+        return Number(v);
+      });
+      all += a;
+      failed += f;
+    }
     if (all < this.cfg.minSamples) return [];
     const rate = percentOf(failed, all);
     const severity = this.severity(rate, this.cfg.failureRateWarning, this.cfg.failureRateCritical);
@@ -146,14 +156,18 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async taskDurations(now: number): Promise<Alert[]> {
-    const oldest = await this.redis.zrangebyscore(this.keys.running, '-inf', now - this.cfg.taskDurationWarning * 1000, 'WITHSCORES', 'LIMIT', 0, MAX_DURATION_ALERTS);
-    const alerts: Alert[] = [];
-    for (let i = 0; i < oldest.length; i += 2) {
-      const seconds = Math.round((now - Number(oldest[i + 1])) / 1000);
-      const severity = this.severity(seconds, this.cfg.taskDurationWarning, this.cfg.taskDurationCritical) ?? 'warning';
-      alerts.push({ severity, metric: 'task_duration', value: seconds, task_id: oldest[i], message: `Task ${oldest[i]} running for ${seconds} seconds` });
+    const since = now - this.cfg.taskDurationWarning * 1000;
+    const oldest: [string, number][] = [];
+    for (const queue of this.queues.names()) {
+      const flat = await this.redis.zrangebyscore(this.queues.keys(queue).running, '-inf', since, 'WITHSCORES', 'LIMIT', 0, MAX_DURATION_ALERTS);
+      for (let i = 0; i < flat.length; i += 2) oldest.push([flat[i], Number(flat[i + 1])]);
     }
-    return alerts;
+    oldest.sort((a, b) => a[1] - b[1]);
+    return oldest.slice(0, MAX_DURATION_ALERTS).map(([id, startedAt]) => {
+      const seconds = Math.round((now - startedAt) / 1000);
+      const severity = this.severity(seconds, this.cfg.taskDurationWarning, this.cfg.taskDurationCritical) ?? 'warning';
+      return { severity, metric: 'task_duration', value: seconds, task_id: id, message: `Task ${id} running for ${seconds} seconds` };
+    });
   }
 
   private async heartbeats(now: number): Promise<{ alive: number; alerts: Alert[] }> {

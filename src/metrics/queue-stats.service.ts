@@ -24,8 +24,8 @@ export class QueueStats {
   private async fetch(): Promise<QueueCounts> {
     const counts: QueueCounts = {};
     await Promise.all(
-      this.queues.all().map(async (q) => {
-        counts[q.name] = (await q.getJobCounts(...QUEUE_STATES)) as QueueCounts[string];
+      this.queues.names().map(async (name) => {
+        counts[name] = (await this.queues.get(name).getJobCounts(...QUEUE_STATES)) as QueueCounts[string];
       }),
     );
     this.cached = { at: Date.now(), counts };

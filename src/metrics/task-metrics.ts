@@ -50,7 +50,7 @@ export class TaskMetrics implements OnModuleInit, OnModuleDestroy {
     submitted: (e) => this.submitted.inc(labels(e)),
     started: (e) => {
       this.started.inc(labels(e));
-      this.queueWait.observe(labels(e), e.queueWaitSeconds);
+      if (e.queueWaitSeconds !== null) this.queueWait.observe(labels(e), e.queueWaitSeconds);
     },
     succeeded: (e) => {
       this.succeeded.inc(labels(e));

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { REDIS_CLIENT } from '../redis/redis.module';
-import { RedisKeys } from '../redis/redis-keys';
+import { TaskQueues } from '../tasks/task-queues';
 import { StoreUnavailableError } from '../tasks/task.errors';
 
 export interface TaskMetricsSnapshot {
@@ -27,20 +27,24 @@ export const percentOf = (part: number, total: number): number => (total > 0 ? r
 export class TaskStats {
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
-    private readonly keys: RedisKeys,
+    private readonly queues: TaskQueues,
   ) {}
 
   async snapshot(): Promise<TaskMetricsSnapshot> {
-    let h: Record<string, string>;
-    let active: number;
+    const h: Record<string, number> = {};
+    let active = 0;
     try {
-      // One MULTI: the counters and the running set move together in every transition script, so
-      // read together they never count a task as both finished and running.
-      const replies = await this.redis.multi().hgetall(this.keys.stats).zcard(this.keys.running).exec();
-      const failed = replies?.find(([err]) => err);
-      if (!replies || failed) throw failed?.[0] ?? new Error('MULTI was discarded');
-      h = replies[0][1] as Record<string, string>;
-      active = replies[1][1] as number;
+      // One MULTI per queue (each queue's keys share a cluster slot): the counters and the running
+      // set move together in every transition script, so read together they never count a task as
+      // both finished and running. Queues are summed here.
+      for (const queue of this.queues.names()) {
+        const k = this.queues.keys(queue);
+        const replies = await this.redis.multi().hgetall(k.stats).zcard(k.running).exec();
+        const failed = replies?.find(([err]) => err);
+        if (!replies || failed) throw failed?.[0] ?? new Error('MULTI was discarded');
+        for (const [field, v] of Object.entries(replies[0][1] as Record<string, string>)) h[field] = (h[field] ?? 0) + Number(v);
+        active += replies[1][1] as number;
+      }
     } catch (err) {
       throw new StoreUnavailableError(`Redis is unavailable: ${(err as Error).message}`);
     }

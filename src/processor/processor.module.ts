@@ -3,8 +3,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { REDIS_CONFIG, WORKER_CONFIG } from '../config/config.module';
 import { RedisConfig, WorkerConfig } from '../config/configuration';
 import { BLOCKING_OPTIONS, createRedis } from '../redis/redis.factory';
-import { RedisKeys } from '../redis/redis-keys';
-import { WORKER_REDIS, WORKER_TASK_STORE, WorkerRedisCloser, workerTaskStore } from './worker-redis';
+import { WORKER_REDIS, WorkerRedisCloser } from './worker-redis';
 import { TasksModule } from '../tasks/tasks.module';
 import { ChildPool } from './pool/child-pool';
 import { ChildPoolHealthIndicator } from './pool-health';
@@ -41,7 +40,6 @@ class PoolCloser implements OnApplicationShutdown {
       inject: [REDIS_CONFIG],
       useFactory: (cfg: RedisConfig) => createRedis(cfg.url, BLOCKING_OPTIONS, 'sluice:worker'),
     },
-    { provide: WORKER_TASK_STORE, inject: [WORKER_REDIS, RedisKeys], useFactory: workerTaskStore },
     WorkerRedisCloser,
     TaskRunner,
     QueueConsumer,

@@ -6,15 +6,19 @@ import { RedisConfig, TaskPolicyConfig, WorkerConfig } from '../config/configura
 import { Redis } from 'ioredis';
 import { WORKER_REDIS } from './worker-redis';
 import { RevocationBus } from '../tasks/revocation.bus';
-import { TaskStore } from '../tasks/store/task-store';
+import { TaskLedger } from '../tasks/lifecycle/task-ledger';
+import { bullQueueName } from '../tasks/lifecycle/task-keys';
 import { SLUICE_BACKOFF, TaskJobData } from '../tasks/job-options';
 import { TaskRegistry } from '../tasks/task-registry';
 import { ChildPool } from './pool/child-pool';
 import { TASK_HANDLERS } from './handlers/handlers';
 import { TaskRunner } from './task-runner';
 
-/** BullMQ marks a job that stalled too often with this reason and fails it on its next fetch. */
-const STALLED_REASON = /stalled more than allowable limit/;
+/**
+ * BullMQ fails a job that stalled more often than this. Sluice counts each lost run as an attempt
+ * instead (see TaskRunner), so the task's retries bound it; BullMQ's own limit is kept out of the way.
+ */
+const MAX_STALLED_COUNT = 1_000_000;
 /** How often held tasks are checked against recorded revocations, in case a broadcast was missed. */
 const REVOCATION_POLL_MS = 1000;
 
@@ -33,7 +37,7 @@ export class QueueConsumer implements OnApplicationBootstrap, BeforeApplicationS
     private readonly runner: TaskRunner,
     private readonly pool: ChildPool,
     private readonly registry: TaskRegistry,
-    private readonly store: TaskStore,
+    private readonly ledger: TaskLedger,
     private readonly bus: RevocationBus,
     @Inject(WORKER_CONFIG) private readonly worker: WorkerConfig,
     @Inject(WORKER_REDIS) private readonly connection: Redis,
@@ -86,7 +90,7 @@ export class QueueConsumer implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   private createWorker(queue: string): Worker<TaskJobData> {
-    const w = new Worker<TaskJobData>(queue, (job, token) => this.runner.process(job, token), {
+    const w = new Worker<TaskJobData>(bullQueueName(queue), (job, token) => this.runner.process(job, token), {
       autorun: false,
       prefix: this.redis.prefix,
       // Shared with the runner's status updates (see worker-redis.ts); BullMQ duplicates it for blocking reads.
@@ -95,22 +99,20 @@ export class QueueConsumer implements OnApplicationBootstrap, BeforeApplicationS
       concurrency: this.worker.concurrency * this.worker.prefetchMultiplier,
       lockDuration: this.worker.lockDuration * 1000,
       stalledInterval: this.worker.stalledInterval * 1000,
-      // Lost runs are retried by our own attempt accounting; this only bounds pathological loops.
-      maxStalledCount: this.policy.maxRetries + 1,
+      maxStalledCount: MAX_STALLED_COUNT,
       settings: {
-        backoffStrategy: (attemptsMade, type, _err, job) => (type === SLUICE_BACKOFF ? this.runner.backoff(attemptsMade, job) : 0),
+        backoffStrategy: (_attemptsMade, type, err) => (type === SLUICE_BACKOFF ? this.runner.backoff(err) : -1),
       },
     });
-    w.on('failed', (job, err) => {
-      if (job && STALLED_REASON.test(err.message)) void this.runner.recordLost(job, err.message).catch(() => undefined);
-    });
+    w.on('lockRenewalFailed', (ids: string[]) => this.runner.lockLost(ids));
     w.on('error', (err) => this.logger.error(`BullMQ worker error queue=${queue} error=${err.message}`));
     return w;
   }
 
   private async pollRevocations(): Promise<void> {
-    for (const id of this.runner.heldTaskIds) {
-      if (await this.store.isRevoked(id).catch(() => false)) await this.runner.revoke(id).catch(() => undefined);
+    for (const [queue, ids] of this.runner.heldByQueue()) {
+      const revoked = await this.ledger.cancelRequested(queue, ids).catch(() => []);
+      for (const id of revoked) await this.runner.revoke(id).catch(() => undefined);
     }
   }
 }

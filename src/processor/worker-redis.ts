@@ -1,17 +1,11 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import { RedisKeys } from '../redis/redis-keys';
-import { TaskStore } from '../tasks/store/task-store';
-
-export const WORKER_REDIS = Symbol('WORKER_REDIS');
-export const WORKER_TASK_STORE = Symbol('WORKER_TASK_STORE');
 
 /**
- * The worker's BullMQ Workers and its status transitions share one connection: a task's final
- * status update and BullMQ's moveToFinished then leave in one write (see coalesceWrites) and are
- * applied in that order. Socket writes are the worker's largest per-task cost (docs/BENCHMARKS.md).
+ * The BullMQ Workers' connection: it waits for Redis rather than failing fast, as BullMQ requires,
+ * and carries the lifecycle scripts like every connection from redis.factory.
  */
-export const workerTaskStore = (redis: Redis, keys: RedisKeys): TaskStore => new TaskStore(redis, keys);
+export const WORKER_REDIS = Symbol('WORKER_REDIS');
 
 @Injectable()
 export class WorkerRedisCloser implements OnApplicationShutdown {

@@ -1,4 +1,5 @@
 import { Redis, RedisOptions } from 'ioredis';
+import { lifecycleCommands } from '../tasks/lifecycle/lifecycle-scripts';
 
 /**
  * Commands from request paths must fail fast while Redis is away (the API answers 503), so these
@@ -66,6 +67,11 @@ function splitAuth(auth: string | undefined): [string | undefined, string | unde
   return [decodeURIComponent(auth.slice(0, i)) || undefined, decodeURIComponent(auth.slice(i + 1))];
 }
 
+/**
+ * Every connection carries Sluice's lifecycle scripts under BullMQ's command names (as the `scripts`
+ * option, so `duplicate()` copies them): BullMQ then runs them in place of its own, and no BullMQ
+ * call on a Sluice queue can move a job without moving its task (see lifecycle-scripts.ts).
+ */
 export function createRedis(url: string, options: RedisOptions, name: string): Redis {
-  return new Redis({ ...redisConnectionOptions(url), ...options, connectionName: name, lazyConnect: false });
+  return new Redis({ ...redisConnectionOptions(url), ...options, scripts: lifecycleCommands(), connectionName: name, lazyConnect: false });
 }

@@ -1,4 +1,4 @@
-import { TaskRecord } from '../tasks/store/task-record';
+import { TaskRecord } from '../tasks/lifecycle/task-record';
 import { TaskStatusDto } from './dto/task-responses.dto';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());

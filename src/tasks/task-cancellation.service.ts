@@ -2,8 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { WORKER_CONFIG } from '../config/config.module';
 import { WorkerConfig } from '../config/configuration';
 import { RevocationBus } from './revocation.bus';
-import { TaskStore } from './store/task-store';
-import { TaskQueues } from './task-queues';
+import { TaskLedger } from './lifecycle/task-ledger';
 import { TaskRegistry } from './task-registry';
 import { TaskStatus } from './task-status';
 import { TaskNotCancellableError, TaskNotFoundError } from './task.errors';
@@ -27,22 +26,16 @@ export class TaskCancellation {
   private readonly logger = new Logger(TaskCancellation.name);
 
   constructor(
-    private readonly store: TaskStore,
-    private readonly queues: TaskQueues,
+    private readonly ledger: TaskLedger,
     private readonly registry: TaskRegistry,
     private readonly bus: RevocationBus,
     private readonly events: TaskEvents,
     @Inject(WORKER_CONFIG) private readonly worker: WorkerConfig,
   ) {}
 
-  /** A revocation outlives the task's record by this much, so a run still going sees it. */
-  private get longestTimeLimit(): number {
-    return Math.max(...this.registry.all().map((t) => t.policy.timeLimit));
-  }
-
   async cancel(taskId: string): Promise<CancelOutcome> {
     if (!isTaskId(taskId)) throw new TaskNotFoundError(taskId);
-    const result = await this.store.cancel(taskId, Date.now(), this.longestTimeLimit);
+    const result = await this.ledger.cancel(taskId, Date.now());
     switch (result.kind) {
       case 'missing':
         throw new TaskNotFoundError(taskId);
@@ -57,13 +50,8 @@ export class TaskCancellation {
           cancelledAt: result.cancelledAt ?? Date.now(),
           message: CANCEL_MESSAGES[TaskStatus.Cancelled],
         };
-      case 'cancelled':
-        // The status already says cancelled, so a worker that takes the job now discards it;
-        // removing it spares that worker the trip. A locked (just-taken) job cannot be removed.
-        await this.queues
-          .get(result.queue)
-          .remove(taskId)
-          .catch((err: Error) => this.logger.warn(`Could not remove revoked job task_id=${taskId} error=${err.message}`));
+      case 'cancelled': {
+        // Taken out of BullMQ's waiting structures in the same script: no worker can take it now.
         this.logger.warn(`Task revoked task_id=${taskId} terminated=false`);
         this.events.emit('revoked', { taskId, taskName: result.taskName, queue: result.queue, terminated: false });
         return {
@@ -72,6 +60,7 @@ export class TaskCancellation {
           cancelledAt: result.cancelledAt,
           message: CANCEL_MESSAGES[result.previous as TaskStatus.Pending | TaskStatus.Retrying],
         };
+      }
       case 'running':
         return this.terminate(taskId);
     }
@@ -80,7 +69,7 @@ export class TaskCancellation {
   private async terminate(taskId: string): Promise<CancelOutcome> {
     const waitMs = (this.worker.cancelGrace + 2) * 1000;
     const confirmed = await this.bus.awaitConfirmation(taskId, waitMs, async () => (await this.bus.revoke(taskId)) > 0);
-    const record = confirmed ? await this.store.get(taskId) : null;
+    const record = confirmed ? await this.ledger.get(taskId) : null;
     if (record?.status === TaskStatus.Cancelled) {
       return {
         kind: 'cancelled',

@@ -10,7 +10,8 @@ export interface TaskEventBase {
 /** What happened to a task in this process; metrics listen, so the domain stays free of them. */
 export interface TaskEventMap {
   submitted: [TaskEventBase];
-  started: [TaskEventBase & { queueWaitSeconds: number }];
+  /** `queueWaitSeconds` is null for retries: BullMQ keeps no due time once a delayed job is promoted. */
+  started: [TaskEventBase & { queueWaitSeconds: number | null }];
   succeeded: [TaskEventBase & { runtimeSeconds: number }];
   failed: [TaskEventBase & { exception: string; runtimeSeconds: number | null }];
   retried: [TaskEventBase & { exception: string; runtimeSeconds: number | null }];

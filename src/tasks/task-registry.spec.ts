@@ -50,18 +50,17 @@ describe('TaskRegistry', () => {
 describe('buildJobOptions', () => {
   const type = TaskRegistry.fromConfig(loadConfig({ TASK_RESULT_EXPIRES: '3600' })).get('automated_gather_creation');
 
-  it('derives attempts, backoff and retention from the policy', () => {
-    expect(buildJobOptions(type, 'id-1')).toEqual({
-      jobId: 'id-1',
+  it('derives attempts and backoff from the policy, and leaves retention to Sluice', () => {
+    expect(buildJobOptions(type)).toEqual({
       attempts: 4,
       backoff: { type: 'sluice' },
-      removeOnComplete: { age: 3600 },
-      removeOnFail: { age: 3600 },
+      removeOnComplete: false,
+      removeOnFail: false,
     });
   });
 
   it('adds priority and delay in milliseconds', () => {
-    expect(buildJobOptions(type, 'id-2', { priority: 1, delaySeconds: 1.5 })).toMatchObject({ priority: 1, delay: 1500 });
-    expect(buildJobOptions(type, 'id-3', { delaySeconds: 0 })).not.toHaveProperty('delay');
+    expect(buildJobOptions(type, { priority: 1, delaySeconds: 1.5 })).toMatchObject({ priority: 1, delay: 1500 });
+    expect(buildJobOptions(type, { delaySeconds: 0 })).not.toHaveProperty('delay');
   });
 });

@@ -48,5 +48,15 @@ export class IdempotencyConflictError extends TaskError {
 export class TaskNotCancellableError extends TaskError {}
 /** Redis did not answer; the API maps this to 503. */
 export class StoreUnavailableError extends TaskError {}
+/**
+ * A submission reached Redis, or may have, but no reply came: it may or may not have been applied.
+ * Submission is one atomic script per task, so it was applied whole or not at all, and a retry with
+ * the same idempotency_key finds the task if it was.
+ */
+export class OutcomeUnknownError extends StoreUnavailableError {
+  constructor(cause: string) {
+    super(`Redis did not answer in time, so the outcome is unknown: the task may or may not have been accepted. A retry with the same idempotency_key is safe. (${cause})`);
+  }
+}
 export class InvalidPolicyError extends TaskError {}
 export class DuplicateTaskTypeError extends TaskError {}

@@ -13,7 +13,7 @@ describe('POST /api/v1/tasks/batch', () => {
   beforeAll(async () => {
     redis = await startTestRedis();
     app = await startApi(testConfig(redis));
-    queue = new Queue('cpu_intensive', { connection: { url: redis.url }, prefix: redis.prefix });
+    queue = new Queue('{cpu_intensive}', { connection: { url: redis.url }, prefix: redis.prefix });
   });
   afterAll(async () => {
     await queue.close();

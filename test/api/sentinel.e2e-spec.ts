@@ -49,7 +49,7 @@ describe('Redis Sentinel', () => {
       const id = await s.submit('diagnostic.sleep', { seconds: 0 });
       expect((await s.until(id, 'completed')).result).toMatchObject({ soft_limit_hit: false });
       const direct = new Redis(primary.url);
-      expect(await direct.exists(`sentinel:task:${id}`)).toBe(1);
+      expect(await direct.exists(`sentinel:{cpu_intensive}:${id}`)).toBe(1);
       direct.disconnect();
     } finally {
       await s.stop();

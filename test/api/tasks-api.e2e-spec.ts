@@ -1,10 +1,9 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Queue } from 'bullmq';
+import { Queue, UnrecoverableError } from 'bullmq';
 import { Redis } from 'ioredis';
 import request from 'supertest';
-import { RedisKeys } from '../../src/redis/redis-keys';
-import { TaskStore } from '../../src/tasks/store/task-store';
-import { TaskStatus } from '../../src/tasks/task-status';
+import { QueueKeys } from '../../src/tasks/lifecycle/task-keys';
+import { BullDriver } from '../support/bull';
 import { TEST_API_KEY, startApi, testConfig } from '../support/app';
 import { TestRedis, startTestRedis } from '../support/redis';
 
@@ -24,9 +23,9 @@ describe('Tasks API (real Redis, no worker)', () => {
   let redis: TestRedis;
   let app: NestFastifyApplication;
   let queue: Queue;
-  let store: TaskStore;
+  let driver: BullDriver;
   let raw: Redis;
-  let keys: RedisKeys;
+  let keys: QueueKeys;
 
   const api = () => request(app.getHttpServer());
   const post = (body: unknown) => api().post('/api/v1/tasks').set('X-API-Key', TEST_API_KEY).send(body as object);
@@ -36,14 +35,15 @@ describe('Tasks API (real Redis, no worker)', () => {
     redis = await startTestRedis();
     const config = testConfig(redis, { API_BODY_LIMIT_MB: '0.05' });
     app = await startApi(config);
-    queue = new Queue('cpu_intensive', { connection: { url: redis.url }, prefix: redis.prefix });
-    store = app.get(TaskStore);
-    keys = app.get(RedisKeys);
+    queue = new Queue('{cpu_intensive}', { connection: { url: redis.url }, prefix: redis.prefix });
+    driver = new BullDriver(redis);
+    keys = new QueueKeys(redis.prefix, 'cpu_intensive');
     raw = new Redis(redis.url);
   });
 
   afterAll(async () => {
     await queue.close();
+    await driver.close();
     raw.disconnect();
     await app.close();
     await redis.stop();
@@ -183,7 +183,7 @@ describe('Tasks API (real Redis, no worker)', () => {
 
     it('answers 500 without a stack when a stored record is corrupt', async () => {
       const { body } = await sleepTask().expect(201);
-      await raw.hset(keys.task(body.task_id), 'result', '{not json');
+      await raw.hset(keys.job(body.task_id), 'sst', 'completed', 'returnvalue', '{not json');
       const res = await api().get(`/api/v1/tasks/${body.task_id}`).set('X-API-Key', TEST_API_KEY).expect(500);
       expect(res.body).toEqual({ detail: 'Internal server error' });
     });
@@ -241,8 +241,9 @@ describe('Tasks API (real Redis, no worker)', () => {
         previous_state: 'pending',
         cancelled_at: expect.any(String),
       });
-      expect(await queue.getJob(body.task_id)).toBeUndefined();
-      expect(await raw.exists(keys.revoked(body.task_id))).toBe(1);
+      // Out of every waiting structure, and kept (payload included) in BullMQ's failed set.
+      expect(await queue.getJobState(body.task_id)).toBe('failed');
+      expect((await queue.getJob(body.task_id))?.data).toEqual({ task_name: 'diagnostic.sleep', payload: expect.any(Object) });
       const status = await api().get(`/api/v1/tasks/${body.task_id}`).set('X-API-Key', TEST_API_KEY).expect(200);
       expect(status.body.status).toBe('cancelled');
       expect(status.body.cancelled_at).toBe(res.body.cancelled_at);
@@ -253,21 +254,23 @@ describe('Tasks API (real Redis, no worker)', () => {
 
     it('removes a task that waits to retry', async () => {
       const { body } = await sleepTask().expect(201);
-      // Drive the record as a worker would: one run that failed and was scheduled to retry.
-      await store.start(body.task_id, Date.now(), 'run-1', 'test-worker');
-      await store.finish(body.task_id, { to: TaskStatus.Retrying, now: Date.now(), fields: { next_retry_at: Date.now() + 60_000 }, stats: {} });
+      // Drive the task as a worker would: one run that failed and was scheduled to retry.
+      const job = await driver.take('run-1', body.task_id);
+      await job.moveToFailed(new Error('Boom: first run'), 'run-1');
+      expect(await queue.getJobState(body.task_id)).toBe('delayed');
       const res = await del(body.task_id).expect(200);
       expect(res.body.previous_state).toBe('retrying');
       expect(res.body.message).toBe('Task was waiting to retry and has been removed from the queue');
     });
 
     it.each([
-      [TaskStatus.Completed, 'Task has already completed successfully and cannot be cancelled'],
-      [TaskStatus.Failed, 'Task has already failed and cannot be cancelled'],
+      ['completed', 'Task has already completed successfully and cannot be cancelled'],
+      ['failed', 'Task has already failed and cannot be cancelled'],
     ] as const)('answers 400 for a %s task', async (to, detail) => {
       const { body } = await sleepTask().expect(201);
-      await store.start(body.task_id, Date.now(), 'run-1', 'test-worker');
-      await store.finish(body.task_id, { to, now: Date.now(), fields: {}, stats: {} });
+      const job = await driver.take('run-1', body.task_id);
+      if (to === 'completed') await job.moveToCompleted({ ok: true }, 'run-1', false);
+      else await job.moveToFailed(new UnrecoverableError('Boom: final'), 'run-1');
       expect((await del(body.task_id).expect(400)).body).toEqual({ detail });
     });
 
@@ -278,10 +281,10 @@ describe('Tasks API (real Redis, no worker)', () => {
 
     it('answers 202 for a running task that no worker confirms, and keeps the revocation', async () => {
       const { body } = await sleepTask().expect(201);
-      await store.start(body.task_id, Date.now(), 'run-1', 'gone-worker');
+      await driver.take('run-1', body.task_id);
       const res = await del(body.task_id).expect(202);
       expect(res.body).toEqual({ task_id: body.task_id, status: 'cancelling', message: 'Termination requested', previous_state: 'processing' });
-      expect(await raw.exists(keys.revoked(body.task_id))).toBe(1);
+      expect(await raw.hexists(keys.job(body.task_id), 'scx')).toBe(1);
     });
   });
 

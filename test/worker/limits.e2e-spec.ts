@@ -86,7 +86,7 @@ describe('worker: time limits, cancellation, memory, prefetch', () => {
   });
 
   it('keeps jobs beyond the free children pending, and a pending one is cancelled without running', async () => {
-    const queue = new Queue('cpu_intensive', { connection: { url: s.redis.url }, prefix: s.redis.prefix });
+    const queue = new Queue('{cpu_intensive}', { connection: { url: s.redis.url }, prefix: s.redis.prefix });
     try {
       const busy = [await s.submit('diagnostic.sleep', { seconds: 1 }), await s.submit('diagnostic.sleep', { seconds: 1 })];
       await Promise.all(busy.map((id) => s.until(id, 'processing')));

@@ -61,7 +61,7 @@ describe('worker process lifecycle', () => {
 
   it('at the shutdown deadline kills what is left and puts it back without using an attempt', async () => {
     const w = spawnEntry('worker.ts', { ...workerEnv(), WORKER_PORT: String(await freePort()) });
-    const queue = new Queue('cpu_intensive', { connection: { url: s.redis.url }, prefix: s.redis.prefix });
+    const queue = new Queue('{cpu_intensive}', { connection: { url: s.redis.url }, prefix: s.redis.prefix });
     try {
       const id = await s.submit('diagnostic.cpu', { seconds: 60 });
       await s.until(id, 'processing', 20_000);

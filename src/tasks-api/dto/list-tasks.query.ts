@@ -25,6 +25,6 @@ export class ListTasksQuery {
 
   @ApiPropertyOptional({ description: 'next_cursor from the previous page' })
   @IsOptional()
-  @Matches(/^\d{1,15}$/, { message: 'cursor must be a next_cursor returned by this endpoint' })
+  @Matches(/^\d{1,16}$/, { message: 'cursor must be a next_cursor returned by this endpoint' })
   cursor?: string;
 }

@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { SLUICE_KEY_SUFFIXES, TASK_FIELDS } from './task-keys';
+
+// BullMQ ships its Lua as modules of {name, keys, content}; the version names its commands.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const bullScripts = require('bullmq/dist/cjs/scripts') as Record<string, { name: string; keys: number; content: string }>;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { version: BULLMQ_VERSION } = require('bullmq/dist/cjs/version') as { version: string };
+
+const lua = (file: string): string => readFileSync(join(__dirname, 'lua', `${file}.lua`), 'utf8');
+
+const luaTable = (o: Record<string, string>): string =>
+  `{ ${Object.entries(o)
+    .map(([k, v]) => `${k} = '${v}'`)
+    .join(', ')} }`;
+
+/** Sluice's Lua library, with the key suffixes and field names of task-keys.ts. */
+const LIB = `local SK = ${luaTable(SLUICE_KEY_SUFFIXES)}\nlocal F = ${luaTable(TASK_FIELDS)}\n${lua('lib')}`;
+
+/** BullMQ's script wrapped as a function, then Sluice's part, which calls it. */
+function composite(bullName: string, sluice: string): { keys: number; lua: string } {
+  const s = bullScripts[bullName];
+  if (!s) throw new Error(`BullMQ ${BULLMQ_VERSION} has no script ${bullName}`);
+  return { keys: s.keys, lua: `${LIB}\nlocal function bullmq_body()\n${s.content}\nend\n${sluice}` };
+}
+
+/**
+ * BullMQ's own transitions, extended: defined on a connection under BullMQ's command names before
+ * BullMQ loads its scripts (it defines a command only when the name is free), so BullMQ's Worker
+ * and Queue run them unchanged, and Sluice's half of each transition happens in the same script,
+ * only when BullMQ's half succeeded (its lock-token check included).
+ */
+const WRAPPED: Record<string, string> = {
+  moveToActive: 'move-to-active',
+  moveToFinished: 'move-to-finished',
+  moveToDelayed: 'move-to-delayed',
+  retryJob: 'retry-job',
+  moveJobFromActiveToWait: 'move-job-from-active-to-wait',
+};
+
+/** Sluice's own commands: the submission variants wrap BullMQ's add scripts. */
+export const SUBMIT_VARIANTS = {
+  standard: 'sluiceAddStandardJob',
+  prioritized: 'sluiceAddPrioritizedJob',
+  delayed: 'sluiceAddDelayedJob',
+} as const;
+export type SubmitVariant = keyof typeof SUBMIT_VARIANTS;
+
+const OWN: Record<string, { keys: number; lua: string }> = {
+  sluiceCancel: { keys: 1, lua: `${LIB}\n${lua('cancel')}` },
+  sluiceProgress: { keys: 1, lua: `${LIB}\n${lua('progress')}` },
+  sluiceList: { keys: 1, lua: `${LIB}\n${lua('list')}` },
+  sluiceReap: { keys: 1, lua: `${LIB}\n${lua('reap')}` },
+};
+
+const commands = (): Record<string, { numberOfKeys: number; lua: string }> => {
+  const out: Record<string, { numberOfKeys: number; lua: string }> = {};
+  for (const [bullName, file] of Object.entries(WRAPPED)) {
+    const c = composite(bullName, lua(file));
+    out[`${bullName}:${BULLMQ_VERSION}`] = { numberOfKeys: c.keys, lua: c.lua };
+  }
+  const add = lua('add-job');
+  for (const [variant, name] of Object.entries(SUBMIT_VARIANTS)) {
+    const bullName = `add${variant[0].toUpperCase()}${variant.slice(1)}Job`;
+    const c = composite(bullName, add);
+    out[name] = { numberOfKeys: c.keys, lua: c.lua };
+  }
+  for (const [name, c] of Object.entries(OWN)) out[name] = { numberOfKeys: c.keys, lua: c.lua };
+  return out;
+};
+
+let cached: ReturnType<typeof commands> | undefined;
+
+/** The commands as ioredis' `scripts` option, so that `duplicate()` carries them too. */
+export function lifecycleCommands(): ReturnType<typeof commands> {
+  return (cached ??= commands());
+}
+
+/**
+ * Installs the lifecycle scripts on a connection. Must run before BullMQ sees the connection:
+ * every Redis client that BullMQ uses for Sluice's queues comes from redis.factory, which does it.
+ */
+export function installLifecycleScripts(redis: Redis): void {
+  for (const [name, def] of Object.entries(lifecycleCommands())) {
+    if (!(name in redis)) redis.defineCommand(name, def);
+  }
+}
+
+export { BULLMQ_VERSION };

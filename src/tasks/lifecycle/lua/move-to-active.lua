@@ -1,0 +1,3 @@
+-- Epilogue of BullMQ's moveToActive. ARGV[1] key prefix, ARGV[2] timestamp.
+local rc = bullmq_body()
+return sl_on_activated(ARGV[1], rc, tonumber(ARGV[2]))

@@ -1,0 +1,186 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { JobsOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import { Packr } from 'msgpackr';
+import { REDIS_CLIENT } from '../../redis/redis.module';
+import { TaskStatus } from '../task-status';
+import { OutcomeUnknownError, StoreUnavailableError } from '../task.errors';
+import { TaskQueues } from '../task-queues';
+import { IndexFilter, QueueKeys } from './task-keys';
+import { RECORD_FIELDS, TaskRecord, parseRecord } from './task-record';
+import { SUBMIT_VARIANTS, SubmitVariant } from './lifecycle-scripts';
+
+/** Packs like BullMQ's own backend, so its Lua reads Sluice's submissions as its own. */
+const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: true });
+
+type Cmd = (...args: (string | number | Buffer)[]) => Promise<unknown>;
+
+export interface SubmitSpec {
+  id: string;
+  queue: string;
+  taskName: string;
+  /** The job data, already JSON: big payloads are serialised once. */
+  dataJson: string;
+  opts: JobsOptions;
+  timestamp: number;
+  /** '' unless the submission carries an idempotency key. */
+  fingerprint: string;
+  ttlSeconds: number;
+}
+
+export type SubmitReply = { created: true; score: number } | { created: false; fingerprint: string; status: TaskStatus };
+
+export type CancelReply =
+  | { kind: 'missing' }
+  | { kind: 'final'; status: TaskStatus; cancelledAt: number | null }
+  | { kind: 'running'; queue: string }
+  | { kind: 'cancelled'; previous: TaskStatus; queue: string; taskName: string; cancelledAt: number };
+
+/** A Redis error that means the command never left this process: nothing was applied. */
+const NOT_SENT = /isn't writeable|enableOfflineQueue|Connection is closed/;
+
+/**
+ * Every task transition that does not happen inside BullMQ's own calls: submission, cancel,
+ * progress, reads and retention. Each is one script on one queue's slot (see lifecycle-scripts).
+ */
+@Injectable()
+export class TaskLedger {
+  constructor(
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    private readonly queues: TaskQueues,
+  ) {}
+
+  private keys(queue: string): QueueKeys {
+    return this.queues.keys(queue);
+  }
+
+  /**
+   * Submits tasks of one queue, each atomically (job, Sluice fields, indexes, counter) in one
+   * pipeline. Throws OutcomeUnknownError when Redis may or may not have applied them.
+   */
+  async submit(queue: string, specs: SubmitSpec[]): Promise<SubmitReply[]> {
+    const q = this.queues.get(queue);
+    const keys = this.keys(queue);
+    const backend = (q as unknown as { backend: Record<string, (job: { data: string }, encodedOpts: Buffer, args: unknown[]) => (string | Buffer)[]> }).backend;
+    const pipe = this.redis.pipeline() as unknown as Record<string, Cmd> & { exec(): Promise<[Error | null, unknown][] | null> };
+    for (const s of specs) {
+      const variant: SubmitVariant = (s.opts.delay ?? 0) > 0 ? 'delayed' : s.opts.priority ? 'prioritized' : 'standard';
+      const bullArgs = [keys.base, s.id, s.taskName, s.timestamp, null, null, undefined, undefined, null, null];
+      const argv = backend[`add${variant[0].toUpperCase()}${variant.slice(1)}JobArgs`].call(
+        backend,
+        { data: s.dataJson },
+        packr.pack({ ...s.opts, jobId: s.id }),
+        bullArgs,
+      );
+      pipe[SUBMIT_VARIANTS[variant]](...argv, keys.base, s.id, s.taskName, s.timestamp, s.fingerprint, Math.ceil(s.ttlSeconds));
+    }
+    let replies: [Error | null, unknown][] | null;
+    try {
+      replies = await pipe.exec();
+    } catch (err) {
+      throw this.unavailable(err as Error);
+    }
+    return (replies ?? []).map(([err, reply]) => {
+      if (err) throw this.unavailable(err);
+      const r = reply as (string | number)[];
+      if (r[0] === 1) return { created: true, score: Number(r[1]) };
+      if (r[0] === 0) return { created: false, fingerprint: String(r[1]), status: r[2] as TaskStatus };
+      throw new Error(`BullMQ refused the job (code ${r[0]})`);
+    });
+  }
+
+  /** O(1) in the backlog: one HMGET per queue, at most. */
+  async get(id: string): Promise<TaskRecord | null> {
+    const now = Date.now();
+    const queues = this.queues.names();
+    const values = await this.call(() => Promise.all(queues.map((queue) => this.redis.hmget(this.keys(queue).job(id), ...RECORD_FIELDS))));
+    for (const [i, queue] of queues.entries()) {
+      const r = parseRecord(id, queue, values[i], now);
+      if (r) return r;
+    }
+    return null;
+  }
+
+  /** One page, newest first, across queues: each queue's index is paged by the same score. */
+  async list(filter: IndexFilter, limit: number, cursor?: number): Promise<{ items: TaskRecord[]; nextCursor: number | null }> {
+    const now = Date.now();
+    const queues = this.queues.names();
+    const replies = await this.call(() =>
+      Promise.all(
+        queues.map((queue) => {
+          const k = this.keys(queue);
+          const max = cursor === undefined ? '+inf' : String(cursor);
+          return (this.redis as unknown as Record<string, Cmd>).sluiceList(k.index(filter), max, limit + 1, k.base, now, ...RECORD_FIELDS) as Promise<(string | (string | null)[])[]>;
+        }),
+      ),
+    );
+    const all: TaskRecord[] = [];
+    for (const [q, flat] of replies.entries()) {
+      for (let i = 0; i < flat.length; i += 3) {
+        const r = parseRecord(flat[i] as string, queues[q], flat[i + 1] as (string | null)[], now);
+        if (r) all.push(r);
+      }
+    }
+    all.sort((a, b) => b.score - a.score);
+    const items = all.slice(0, limit);
+    return { items, nextCursor: all.length > limit ? items[items.length - 1].score : null };
+  }
+
+  /** Tries each queue in turn; a task lives in exactly one. */
+  async cancel(id: string, now: number): Promise<CancelReply> {
+    for (const queue of this.queues.names()) {
+      const k = this.keys(queue);
+      const r = (await this.call(() => (this.redis as unknown as Record<string, Cmd>).sluiceCancel(k.job(id), k.base, id, now))) as string[];
+      switch (r[0]) {
+        case 'final':
+          return { kind: 'final', status: r[1] as TaskStatus, cancelledAt: r[2] ? Number(r[2]) : null };
+        case 'running':
+          return { kind: 'running', queue };
+        case 'cancelled':
+          return { kind: 'cancelled', previous: r[1] as TaskStatus, queue, taskName: r[2], cancelledAt: Number(r[3]) };
+      }
+    }
+    return { kind: 'missing' };
+  }
+
+  /** Fenced: refused unless `token` still holds the task's lock. */
+  async progress(queue: string, id: string, token: string, pct: number, message: string): Promise<boolean> {
+    const k = this.keys(queue);
+    return (await (this.redis as unknown as Record<string, Cmd>).sluiceProgress(k.job(id), token, pct, message)) === 1;
+  }
+
+  /** Which of these tasks have a cancel request recorded (a missed broadcast is caught here). */
+  async cancelRequested(queue: string, ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const k = this.keys(queue);
+    const pipe = this.redis.pipeline();
+    for (const id of ids) pipe.hexists(k.job(id), 'scx');
+    const replies = (await pipe.exec()) ?? [];
+    return ids.filter((_, i) => replies[i]?.[1] === 1);
+  }
+
+  /** Removes expired finished tasks of one queue; returns how many. */
+  async reap(queue: string, now: number, ttlSeconds: number, batch: number): Promise<number> {
+    const k = this.keys(queue);
+    return Number(
+      await this.call(() => (this.redis as unknown as Record<string, Cmd>).sluiceReap(k.finished('completed'), k.base, now, Math.ceil(ttlSeconds), batch)),
+    );
+  }
+
+  private unavailable(err: Error): Error {
+    if (err.name === 'ReplyError' && !/BUSY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN/.test(err.message)) return err;
+    return NOT_SENT.test(err.message)
+      ? new StoreUnavailableError(`Redis is unavailable; nothing was submitted: ${err.message}`)
+      : new OutcomeUnknownError(err.message);
+  }
+
+  /** Reads and idempotent writes: any connection failure is a plain 503. */
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof Error && err.name === 'ReplyError') throw err;
+      throw new StoreUnavailableError(`Redis is unavailable: ${(err as Error).message}`);
+    }
+  }
+}

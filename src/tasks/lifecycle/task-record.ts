@@ -1,0 +1,100 @@
+import { TaskStatus } from '../task-status';
+import { TASK_FIELDS as F } from './task-keys';
+
+export interface TaskErrorInfo {
+  type: string;
+  message: string;
+}
+
+/** A task as the API shows it, read from its BullMQ job hash. Times are epoch milliseconds. */
+export interface TaskRecord {
+  id: string;
+  taskName: string;
+  queue: string;
+  status: TaskStatus;
+  /** Position in the list indexes (see the add epilogue); also the list cursor. */
+  score: number;
+  progress: number;
+  progressMessage: string | null;
+  attempts: number;
+  maxRetries: number;
+  submittedAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  duration: number | null;
+  result: unknown;
+  error: TaskErrorInfo | null;
+  cancelledAt: number | null;
+  nextRetryAt: number | null;
+  fingerprint: string | null;
+}
+
+/** The job-hash fields a record is read from, in the order parseRecord expects them. */
+export const RECORD_FIELDS = [
+  'name',
+  'timestamp',
+  'processedOn',
+  'finishedOn',
+  'returnvalue',
+  'failedReason',
+  'atm',
+  'opts',
+  'progress',
+  F.status,
+  F.score,
+  F.ttl,
+  F.cancelledAt,
+  F.nextRetryAt,
+  F.lastRunFinishedAt,
+  F.progressMessage,
+  F.fingerprint,
+] as const;
+
+const FINAL: ReadonlySet<string> = new Set([TaskStatus.Completed, TaskStatus.Failed, TaskStatus.Cancelled]);
+const num = (v: string | null): number | null => (v === null || v === '' ? null : Number(v));
+/** A corrupt value throws: the API answers 500 rather than guess. */
+const json = (v: string | null): unknown => (v === null || v === '' ? null : JSON.parse(v));
+
+/** BullMQ's failedReason holds the error as `Type: message` (see TaskRunner). */
+export function parseFailedReason(reason: string | null): TaskErrorInfo | null {
+  if (!reason) return null;
+  const m = /^([A-Za-z_][\w.]*): ([\s\S]*)$/.exec(reason);
+  return m ? { type: m[1], message: m[2] } : { type: 'Error', message: reason };
+}
+
+/**
+ * A record from an HMGET of RECORD_FIELDS, or null when the task does not exist for the API: no
+ * such job, a job that is not a Sluice task, or a finished task past its retention.
+ */
+export function parseRecord(id: string, queue: string, values: (string | null)[], now: number): TaskRecord | null {
+  const h = Object.fromEntries(RECORD_FIELDS.map((f, i) => [f, values[i] ?? null])) as Record<(typeof RECORD_FIELDS)[number], string | null>;
+  const status = h[F.status] as TaskStatus | null;
+  if (!status || h.name === null) return null;
+  const final = FINAL.has(status);
+  const finishedOn = num(h.finishedOn);
+  if (final && finishedOn !== null && finishedOn + Number(h[F.ttl] ?? 0) * 1000 <= now) return null;
+  const startedAt = num(h.processedOn);
+  const finishedAt = final ? (status === TaskStatus.Cancelled ? num(h[F.cancelledAt]) : finishedOn) : status === TaskStatus.Retrying ? num(h[F.lastRunFinishedAt]) : null;
+  const opts = (json(h.opts) ?? {}) as { attempts?: number };
+  const atm = Number(h.atm ?? 0);
+  return {
+    id,
+    taskName: h.name,
+    queue,
+    status,
+    score: Number(h[F.score]),
+    progress: Number(json(h.progress) ?? 0),
+    progressMessage: h[F.progressMessage] || null,
+    attempts: atm + (status === TaskStatus.Processing ? 1 : 0),
+    maxRetries: Math.max(0, (opts.attempts ?? 1) - 1),
+    submittedAt: Number(h.timestamp),
+    startedAt,
+    finishedAt,
+    duration: startedAt !== null && finishedAt !== null && finishedAt >= startedAt ? (finishedAt - startedAt) / 1000 : null,
+    result: status === TaskStatus.Completed ? json(h.returnvalue) : null,
+    error: status === TaskStatus.Failed || status === TaskStatus.Retrying ? parseFailedReason(h.failedReason) : null,
+    cancelledAt: num(h[F.cancelledAt]),
+    nextRetryAt: status === TaskStatus.Retrying ? num(h[F.nextRetryAt]) : null,
+    fingerprint: h[F.fingerprint] || null,
+  };
+}
