@@ -51,7 +51,6 @@ export class QueueConsumer implements OnApplicationBootstrap, BeforeApplicationS
 
   async onApplicationBootstrap(): Promise<void> {
     this.checkRegistry();
-    this.pool.on('softLimit', ({ taskId }) => this.runner.softLimitReached(taskId));
     await this.pool.start();
     await this.bus.onRevoke((taskId) => void this.runner.revoke(taskId).catch((e: Error) => this.logger.error(e.stack)));
     this.workers = this.worker.queues.map((queue) => this.createWorker(queue));

@@ -1,5 +1,5 @@
 /**
- * The process-wide keys and channels under QUEUE_PREFIX: worker heartbeats and the news channel.
+ * The process-wide keys and channels under QUEUE_PREFIX: worker heartbeats and revocation broadcasts.
  * A task's keys are per queue, with the queue's hash tag: see tasks/lifecycle/task-keys.ts.
  */
 export class RedisKeys {

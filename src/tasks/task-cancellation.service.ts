@@ -1,13 +1,12 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { WORKER_CONFIG } from '../config/config.module';
 import { WorkerConfig } from '../config/configuration';
 import { RevocationBus } from './revocation.bus';
 import { TaskLedger } from './lifecycle/task-ledger';
-import { TaskRegistry } from './task-registry';
 import { TaskStatus } from './task-status';
 import { TaskNotCancellableError, TaskNotFoundError } from './task.errors';
 import { isTaskId } from './task-id.util';
-import { TaskEvents } from './task-events';
+import { TaskTransitions } from './lifecycle/task-transitions';
 
 export type CancelOutcome =
   | { kind: 'cancelled'; previous: TaskStatus; cancelledAt: number; message: string }
@@ -23,13 +22,10 @@ export const CANCEL_MESSAGES = {
 /** Revokes tasks, following the seed's cancellation table. */
 @Injectable()
 export class TaskCancellation {
-  private readonly logger = new Logger(TaskCancellation.name);
-
   constructor(
     private readonly ledger: TaskLedger,
-    private readonly registry: TaskRegistry,
     private readonly bus: RevocationBus,
-    private readonly events: TaskEvents,
+    private readonly transitions: TaskTransitions,
     @Inject(WORKER_CONFIG) private readonly worker: WorkerConfig,
   ) {}
 
@@ -52,8 +48,7 @@ export class TaskCancellation {
         };
       case 'cancelled': {
         // Taken out of BullMQ's waiting structures in the same script: no worker can take it now.
-        this.logger.warn(`Task revoked task_id=${taskId} terminated=false`);
-        this.events.emit('revoked', { taskId, taskName: result.taskName, queue: result.queue, terminated: false });
+        this.transitions.cancelledWaiting({ taskId, taskName: result.taskName, queue: result.queue });
         return {
           kind: 'cancelled',
           previous: result.previous,

@@ -3,6 +3,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { AppConfig } from '../config/configuration';
 import { TaskLedger } from './lifecycle/task-ledger';
 import { TaskReaper } from './lifecycle/task-reaper';
+import { TaskTransitions } from './lifecycle/task-transitions';
 import { RevocationBus } from './revocation.bus';
 import { TaskCancellation } from './task-cancellation.service';
 import { TaskQuery } from './task-query.service';
@@ -21,12 +22,13 @@ import { TaskEvents } from './task-events';
     TaskQueues,
     TaskLedger,
     TaskReaper,
+    TaskTransitions,
     TaskSubmitter,
     TaskQuery,
     TaskCancellation,
     RevocationBus,
     TaskEvents,
   ],
-  exports: [TaskRegistry, TaskQueues, TaskLedger, TaskSubmitter, TaskQuery, TaskCancellation, RevocationBus, TaskEvents],
+  exports: [TaskRegistry, TaskQueues, TaskLedger, TaskTransitions, TaskSubmitter, TaskQuery, TaskCancellation, RevocationBus, TaskEvents],
 })
 export class TasksModule {}

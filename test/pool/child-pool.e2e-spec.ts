@@ -34,7 +34,7 @@ describe('ChildPool with the real child entry', () => {
 
   it('runs a task in a child and returns its result with the pid', async () => {
     const started: number[] = [];
-    const outcome = await pool.run(task('diagnostic.sleep', { seconds: 0.05 }), { onStart: (pid) => started.push(pid) });
+    const outcome = await pool.run(task('diagnostic.sleep', { seconds: 0.05 }), { onNews: (n) => n.kind === 'started' && started.push(n.pid) });
     expect(outcome).toMatchObject({ kind: 'completed', result: { soft_limit_hit: false, slept_seconds: expect.any(Number) } });
     const { result, pid, durationMs } = outcome as Extract<RunOutcome, { kind: 'completed' }>;
     expect((result as { pid: number }).pid).toBe(pid);
@@ -45,7 +45,7 @@ describe('ChildPool with the real child entry', () => {
   it('hands tasks to free children first come, first served, one at a time per child', async () => {
     const order: string[] = [];
     const tasks = [0, 1, 2, 3].map(() => task('diagnostic.sleep', { seconds: 0.15 }));
-    const outcomes = await Promise.all(tasks.map((t) => pool.run(t, { onStart: () => order.push(t.taskId) })));
+    const outcomes = await Promise.all(tasks.map((t) => pool.run(t, { onNews: (n) => n.kind === 'started' && order.push(t.taskId) })));
     expect(order).toEqual(tasks.map((t) => t.taskId));
     const pids = outcomes.map((o) => (o.kind === 'completed' ? o.pid : null));
     // Two children, two rounds: each child ran one of the first two and one of the last two.
@@ -95,7 +95,7 @@ describe('ChildPool with the real child entry', () => {
     const busy = [task('diagnostic.sleep', { seconds: 5 }), task('diagnostic.sleep', { seconds: 5 })];
     const busyRuns = busy.map((t) => pool.run(t));
     const queued = task('diagnostic.sleep', { seconds: 0 });
-    const queuedRun = pool.run(queued, { onStart: () => started.push(queued.taskId) });
+    const queuedRun = pool.run(queued, { onNews: (n) => n.kind === 'started' && started.push(queued.taskId) });
     expect(pool.slots().every((s) => s.busy)).toBe(true);
 
     await expect(pool.cancel(queued.taskId)).resolves.toBe(true);
@@ -114,7 +114,7 @@ describe('ChildPool with the real child entry', () => {
     const recycled = collect(pool, 'recycled');
     const t = task('diagnostic.cpu', { seconds: 30 });
     let pid = 0;
-    const run = pool.run(t, { onStart: (p) => (pid = p) });
+    const run = pool.run(t, { onNews: (n) => n.kind === 'started' && (pid = n.pid) });
     await waitFor('the task to start', () => pid, 5_000);
     await busyFor(pid, 50);
 
@@ -161,7 +161,7 @@ describe('ChildPool with the real child entry', () => {
       interests: ['chess'],
     }));
     const outcome = await pool.run(task('automated_gather_creation', { participants, group_size: { min: 3, max: 4 }, max_distance_km: 10 }), {
-      onProgress: (pct) => progress.push(pct),
+      onNews: (n) => n.kind === 'progress' && progress.push(n.pct),
     });
     expect(outcome).toMatchObject({ kind: 'completed', result: { partial: false, stats: { participants: 12 } } });
     expect(progress.at(-1)).toBe(100);

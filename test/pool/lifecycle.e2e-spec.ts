@@ -30,7 +30,7 @@ describe('ChildPool graceful close', () => {
     const long = task('diagnostic.cpu', { seconds: 30 }, { softLimitMs: 20_000, hardLimitMs: 30_000 });
     const queued = task('diagnostic.sleep', { seconds: 0 });
     let longPid = 0;
-    const runs = [pool.run(short), pool.run(long, { onStart: (pid) => (longPid = pid) }), pool.run(queued)];
+    const runs = [pool.run(short), pool.run(long, { onNews: (n) => n.kind === 'started' && (longPid = n.pid) }), pool.run(queued)];
     await busyFor(longPid, 20);
 
     const closedAt = performance.now();
@@ -58,7 +58,7 @@ describe('ChildPool graceful close', () => {
     await pool.start();
     const long = task('diagnostic.cpu', { seconds: 30 }, { softLimitMs: 20_000, hardLimitMs: 30_000 });
     let pid = 0;
-    const run = pool.run(long, { onStart: (p) => (pid = p) });
+    const run = pool.run(long, { onNews: (n) => n.kind === 'started' && (pid = n.pid) });
     await waitFor('the task to start', () => pid);
 
     const closedAt = performance.now();

@@ -26,7 +26,7 @@ describe('ChildPool recycling after WORKER_MAX_TASKS_PER_CHILD tasks', () => {
     for (let i = 0; i < 5; i++) {
       const queuedAt = performance.now();
       let startedAt = 0;
-      const outcome = await pool.run(task('diagnostic.sleep', { seconds: 0 }), { onStart: () => (startedAt = performance.now()) });
+      const outcome = await pool.run(task('diagnostic.sleep', { seconds: 0 }), { onNews: (n) => n.kind === 'started' && (startedAt = performance.now()) });
       expect(outcome.kind).toBe('completed');
       pids.push(pidOf(outcome));
       waits.push(startedAt - queuedAt);

@@ -30,7 +30,7 @@ describe('the task context a handler sees in its child', () => {
   it('passes task id and attempt, throttles progress, always delivers 100, and logs through the pool with fields', async () => {
     const progress: [number, string | undefined][] = [];
     const t = { ...task('fixture.progress', {}), attempt: 3 };
-    const outcome = await pool.run(t, { onProgress: (pct, message) => progress.push([pct, message]) });
+    const outcome = await pool.run(t, { onNews: (n) => n.kind === 'progress' && progress.push([n.pct, n.message]) });
     expect(outcome).toMatchObject({ kind: 'completed', result: { taskId: t.taskId, attempt: 3 } });
     const pid = outcome.pid;
     // 100 updates over about 300 ms, at most one per 100 ms plus the final one.

@@ -1,13 +1,16 @@
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type {
   DiagnosticCpuDto,
   DiagnosticCrashDto,
   DiagnosticFailDto,
   DiagnosticMemoryDto,
+  DiagnosticRunLogDto,
   DiagnosticSleepDto,
 } from '../../tasks/definitions/diagnostic.dto';
 import { NonRetryableTaskError } from '../../tasks/task.errors';
-import type { TaskHandler } from './handler.types';
+import type { TaskContext, TaskHandler } from './handler.types';
 
 const MIB = 1024 * 1024;
 /** Allocating in chunks keeps each buffer far below Node's size limit and lets RSS grow steadily. */
@@ -33,28 +36,67 @@ async function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<bool
 
 const roundMs = (ms: number): number => Math.round(ms) / 1000;
 
+/** Which run produced a result: the fields of its line in the run record. */
+export interface RunStamp {
+  attempt: number;
+  pid: number;
+  started_at: number;
+  ended_at: number;
+}
+
+export type RunLogOutcome = 'ok' | 'error' | 'crash';
+
+/**
+ * The per-run record (`run_log`): one line per run that finished its work, written synchronously
+ * before the handler returns, so that it exists whatever Sluice later does with the outcome. One
+ * file per child process, so no two processes ever append to the same file.
+ */
+function recordRun(dir: string | undefined, ctx: Pick<TaskContext, 'taskId' | 'attempt'>, startedAt: number, outcome: RunLogOutcome): RunStamp | undefined {
+  if (dir === undefined) return undefined;
+  const stamp: RunStamp = { attempt: ctx.attempt, pid: process.pid, started_at: startedAt, ended_at: Date.now() };
+  const file = join(dir, `runs-${process.pid}.log`);
+  try {
+    appendFileSync(file, `${ctx.taskId} ${stamp.attempt} ${stamp.pid} ${stamp.started_at} ${stamp.ended_at} ${outcome}\n`, { mode: 0o600 });
+  } catch (err) {
+    // A record that cannot be written would make the run invisible to whoever asked for it.
+    throw new NonRetryableTaskError(`run_log: cannot append to ${file}: ${(err as Error).message}`);
+  }
+  return stamp;
+}
+
+/** A successful result, stamped with its run when the payload asked for a record. */
+function finished<R extends object>(payload: DiagnosticRunLogDto, ctx: TaskContext, startedAt: number, result: R): R | (R & { run: RunStamp }) {
+  const run = recordRun(payload.run_log, ctx, startedAt, 'ok');
+  return run ? { ...result, run } : result;
+}
+
 export const sleepHandler: TaskHandler<DiagnosticSleepDto> = {
-  run({ seconds }, ctx) {
+  run(payload, ctx) {
+    const startedAt = Date.now();
     // Returning synchronously keeps this a true no-op, which benchmarks of the pool rely on.
-    if (seconds <= 0) return { slept_seconds: 0, soft_limit_hit: false, pid: process.pid };
+    if (payload.seconds <= 0) return finished(payload, ctx, startedAt, { slept_seconds: 0, soft_limit_hit: false, pid: process.pid });
     const started = performance.now();
-    return sleepUnlessAborted(seconds * 1000, ctx.signal).then((softLimitHit) => ({
-      slept_seconds: roundMs(performance.now() - started),
-      soft_limit_hit: softLimitHit,
-      pid: process.pid,
-    }));
+    return sleepUnlessAborted(payload.seconds * 1000, ctx.signal).then((softLimitHit) =>
+      finished(payload, ctx, startedAt, {
+        slept_seconds: roundMs(performance.now() - started),
+        soft_limit_hit: softLimitHit,
+        pid: process.pid,
+      }),
+    );
   },
 };
 
 export const cpuHandler: TaskHandler<DiagnosticCpuDto> = {
-  run({ seconds, ignore_signals: ignoreSignals = true }) {
+  run(payload, ctx) {
+    const { seconds, ignore_signals: ignoreSignals = true } = payload;
+    const startedAt = Date.now();
     const ignore = (): void => undefined;
     if (ignoreSignals) for (const s of IGNORED_SIGNALS) process.on(s, ignore);
     try {
       const end = Date.now() + seconds * 1000;
       let iterations = 0;
       while (++iterations % CPU_CLOCK_EVERY !== 0 || Date.now() < end);
-      return { pid: process.pid, iterations };
+      return finished(payload, ctx, startedAt, { pid: process.pid, iterations });
     } finally {
       // The child may run more tasks; it must answer SIGTERM again.
       for (const s of IGNORED_SIGNALS) process.off(s, ignore);
@@ -63,7 +105,9 @@ export const cpuHandler: TaskHandler<DiagnosticCpuDto> = {
 };
 
 export const memoryHandler: TaskHandler<DiagnosticMemoryDto> = {
-  async run({ mb, hold_seconds: holdSeconds = 0 }, ctx) {
+  async run(payload, ctx) {
+    const { mb, hold_seconds: holdSeconds = 0 } = payload;
+    const startedAt = Date.now();
     const chunks: Buffer[] = [];
     for (let left = mb * MIB; left > 0; left -= MEMORY_CHUNK_BYTES) {
       // Freshly mapped pages do not count in RSS until written, so every byte is touched.
@@ -72,19 +116,21 @@ export const memoryHandler: TaskHandler<DiagnosticMemoryDto> = {
     if (holdSeconds > 0) await sleepUnlessAborted(holdSeconds * 1000, ctx.signal);
     // Reading the chunks after the hold is what keeps them alive across the await.
     const allocated = chunks.reduce((bytes, chunk) => bytes + chunk.length, 0);
-    return { pid: process.pid, allocated_mb: allocated / MIB };
+    return finished(payload, ctx, startedAt, { pid: process.pid, allocated_mb: allocated / MIB });
   },
 };
 
 export const failHandler: TaskHandler<DiagnosticFailDto> = {
-  run({ message, retryable }) {
+  run({ message, retryable, run_log: runLog }, ctx) {
+    recordRun(runLog, ctx, Date.now(), 'error');
     const text = message ?? 'diagnostic.fail';
     throw retryable === false ? new NonRetryableTaskError(text) : new Error(text);
   },
 };
 
 export const crashHandler: TaskHandler<DiagnosticCrashDto> = {
-  run() {
+  run({ run_log: runLog }, ctx) {
+    recordRun(runLog, ctx, Date.now(), 'crash');
     process.exit(CRASH_EXIT_CODE);
   },
 };

@@ -206,12 +206,13 @@ export class ChildPool extends EventEmitter<ChildPoolEvents> {
     });
     if (this.maxMemoryBytes > 0) run.every(this.memorySampleMs, () => this.sampleMemory(run, child));
     child.send({ type: 'run', task: { taskId: task.taskId, taskName: task.taskName, payload: task.payload, attempt: task.attempt, softDeadline } });
-    this.callHook(run, () => run.hooks.onStart?.(child.pid));
+    this.callHook(run, () => run.hooks.onNews?.({ kind: 'started', pid: child.pid }));
   }
 
   private onSoftLimit(run: TaskRun, child: PoolChild): void {
     if (run.stopReason) return;
     child.send({ type: 'soft_limit', taskId: run.taskId });
+    this.callHook(run, () => run.hooks.onNews?.({ kind: 'soft_limit' }));
     this.notify('softLimit', { taskId: run.taskId, pid: child.pid });
   }
 
@@ -249,7 +250,7 @@ export class ChildPool extends EventEmitter<ChildPoolEvents> {
     const run = this.running.get(child);
     if (message.type === 'log') return this.logChild(child, message);
     if (!run || run.stopReason || message.taskId !== run.taskId) return;
-    if (message.type === 'progress') return this.callHook(run, () => run.hooks.onProgress?.(message.pct, message.message));
+    if (message.type === 'progress') return this.callHook(run, () => run.hooks.onNews?.({ kind: 'progress', pct: message.pct, message: message.message }));
     if (message.type !== 'result' && message.type !== 'error') return;
     this.running.delete(child);
     child.tasksRun++;

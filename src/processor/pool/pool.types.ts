@@ -42,10 +42,18 @@ export interface PoolTask {
   hardLimitMs: number;
 }
 
+/**
+ * What a run reports while it runs, on one channel; its outcome is what `run()` resolves to.
+ * `started`: handed to the child with this pid, the time limits count from here. `soft_limit`: the
+ * soft limit passed and the handler's signal aborted.
+ */
+export type RunNews =
+  | { kind: 'started'; pid: number }
+  | { kind: 'progress'; pct: number; message: string | undefined }
+  | { kind: 'soft_limit' };
+
 export interface RunHooks {
-  /** The task was handed to the child with this pid; the time limits count from here. */
-  onStart?(pid: number): void;
-  onProgress?(pct: number, message: string | undefined): void;
+  onNews?(news: RunNews): void;
 }
 
 export interface TaskErrorInfo {

@@ -1,7 +1,33 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsNumber, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+import { IsBoolean, IsNumber, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 
-export class DiagnosticSleepDto {
+/**
+ * An absolute directory path without `.` or `..` segments, empty segments or control characters.
+ * Only the directory is the caller's: the record's file name is the handler's.
+ */
+export const RUN_LOG_DIR_PATTERN = /^(?:\/(?!\.\.?(?:\/|$))[^\/\x00-\x1f\x7f]+)+\/?$/;
+
+/**
+ * Every diagnostic task may ask for a per-run record, so that a soak test can count how often its
+ * handler really finished, independently of what Sluice accepted (see docs/RELIABILITY.md).
+ */
+export class DiagnosticRunLogDto {
+  @ApiPropertyOptional({
+    example: '/var/tmp/sluice-chaos/runs',
+    description:
+      'An existing absolute directory on the worker host. Each run that finishes its work appends one line ' +
+      '`<task_id> <attempt> <pid> <started_ms> <ended_ms> <outcome>` (outcome ok, error or crash) to `runs-<pid>.log` ' +
+      'there before it returns, and a successful result then carries `run: {attempt, pid, started_at, ended_at}`. ' +
+      'A run killed before it finishes writes nothing. Diagnostic tasks are for operators: this writes files on the worker.',
+  })
+  @IsOptional()
+  @IsString()
+  @Length(2, 1024)
+  @Matches(RUN_LOG_DIR_PATTERN, { message: 'run_log must be an absolute directory path without . or .. segments' })
+  run_log?: string;
+}
+
+export class DiagnosticSleepDto extends DiagnosticRunLogDto {
   @ApiProperty({ example: 2, description: 'How long to sleep; stops early at the soft time limit' })
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)
@@ -9,7 +35,7 @@ export class DiagnosticSleepDto {
   seconds: number;
 }
 
-export class DiagnosticCpuDto {
+export class DiagnosticCpuDto extends DiagnosticRunLogDto {
   @ApiProperty({ example: 2, description: 'How long to busy-loop' })
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)
@@ -25,7 +51,7 @@ export class DiagnosticCpuDto {
   ignore_signals?: boolean;
 }
 
-export class DiagnosticMemoryDto {
+export class DiagnosticMemoryDto extends DiagnosticRunLogDto {
   @ApiProperty({ example: 256, description: 'MiB of memory to allocate and touch' })
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(1)
@@ -40,7 +66,7 @@ export class DiagnosticMemoryDto {
   hold_seconds?: number;
 }
 
-export class DiagnosticFailDto {
+export class DiagnosticFailDto extends DiagnosticRunLogDto {
   @ApiPropertyOptional({ example: 'boom' })
   @IsOptional()
   @IsString()
@@ -53,4 +79,4 @@ export class DiagnosticFailDto {
   retryable?: boolean;
 }
 
-export class DiagnosticCrashDto {}
+export class DiagnosticCrashDto extends DiagnosticRunLogDto {}

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { JobsOptions } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
 import { Packr } from 'msgpackr';
 import { REDIS_CLIENT } from '../../redis/redis.module';
 import { TaskStatus } from '../task-status';
@@ -12,6 +12,9 @@ import { SUBMIT_VARIANTS, SubmitVariant } from './lifecycle-scripts';
 
 /** Packs like BullMQ's own backend, so its Lua reads Sluice's submissions as its own. */
 const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: true });
+
+/** Redis error codes (a reply's first word) under which nothing was executed. */
+const TRANSIENT_REPLIES = new Set(['LOADING', 'BUSY', 'MASTERDOWN', 'READONLY', 'CLUSTERDOWN', 'TRYAGAIN', 'MOVED', 'ASK', 'NOSCRIPT', 'OOM']);
 
 type Cmd = (...args: (string | number | Buffer)[]) => Promise<unknown>;
 
@@ -36,9 +39,6 @@ export type CancelReply =
   | { kind: 'running'; queue: string }
   | { kind: 'cancelled'; previous: TaskStatus; queue: string; taskName: string; cancelledAt: number };
 
-/** A Redis error that means the command never left this process: nothing was applied. */
-const NOT_SENT = /isn't writeable|enableOfflineQueue|Connection is closed/;
-
 /**
  * Every task transition that does not happen inside BullMQ's own calls: submission, cancel,
  * progress, reads and retention. Each is one script on one queue's slot (see lifecycle-scripts).
@@ -59,6 +59,9 @@ export class TaskLedger {
    * pipeline. Throws OutcomeUnknownError when Redis may or may not have applied them.
    */
   async submit(queue: string, specs: SubmitSpec[]): Promise<SubmitReply[]> {
+    // Offline commands are refused by this connection (enableOfflineQueue: false), so while it is
+    // not ready nothing can reach Redis: that 503 may say so. Past this point it may have.
+    if (this.redis.status !== 'ready') throw new StoreUnavailableError('Redis is unavailable; the task was not submitted');
     const q = this.queues.get(queue);
     const keys = this.keys(queue);
     const backend = (q as unknown as { backend: Record<string, (job: { data: string }, encodedOpts: Buffer, args: unknown[]) => (string | Buffer)[]> }).backend;
@@ -167,11 +170,14 @@ export class TaskLedger {
     );
   }
 
+  /**
+   * Once the commands were written, a failure without a reply leaves the outcome unknown (each task
+   * was applied whole or not at all). A reply with a transient Redis error code says the script did
+   * not run; any other error reply is a bug (500).
+   */
   private unavailable(err: Error): Error {
-    if (err.name === 'ReplyError' && !/BUSY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN/.test(err.message)) return err;
-    return NOT_SENT.test(err.message)
-      ? new StoreUnavailableError(`Redis is unavailable; nothing was submitted: ${err.message}`)
-      : new OutcomeUnknownError(err.message);
+    if (!(err instanceof ReplyError)) return new OutcomeUnknownError(err.message);
+    return TRANSIENT_REPLIES.has(err.message.split(' ', 1)[0]) ? new StoreUnavailableError(`Redis refused the submission: ${err.message}`) : err;
   }
 
   /** Reads and idempotent writes: any connection failure is a plain 503. */
@@ -179,7 +185,7 @@ export class TaskLedger {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof Error && err.name === 'ReplyError') throw err;
+      if (err instanceof ReplyError && !TRANSIENT_REPLIES.has((err as Error).message.split(' ', 1)[0])) throw err;
       throw new StoreUnavailableError(`Redis is unavailable: ${(err as Error).message}`);
     }
   }
