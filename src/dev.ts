@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
 import { createApiApp } from './api/api.bootstrap';
 import { resolveDevRedis } from './app/dev-redis';
 import { runEntryPoint } from './app/entry-point';
@@ -17,10 +18,12 @@ runEntryPoint(async () => {
   const logger = new Logger('Dev');
   const env = { ...process.env };
 
-  const redis = await resolveDevRedis(env);
+  // At the checkout's root (this file runs as dist/dev.js), git-ignored: tasks survive a laptop restart.
+  const dataDir = resolve(__dirname, '..', '.sluice', 'redis');
+  const redis = await resolveDevRedis(env, undefined, undefined, dataDir);
   env.REDIS_URL = redis.url;
   if (redis.embedded) {
-    logger.log(`Started embedded redis-server url=${redis.url}`);
+    logger.log(`Started embedded redis-server url=${redis.url} data_dir=${dataDir}`);
     // The embedded server must not outlive us, however we exit.
     process.on('exit', () => redis.embedded?.process.kill('SIGKILL'));
   } else {

@@ -8,15 +8,19 @@ export interface DevRedis {
   embedded?: EmbeddedRedis;
 }
 
-/** REDIS_URL when set; else a local Redis if one answers; else an embedded redis-server. */
+/**
+ * REDIS_URL when set; else a local Redis if one answers; else an embedded redis-server, which keeps
+ * its data in `dataDir` when one is given (`npm start` passes `.sluice/redis` in the checkout).
+ */
 export async function resolveDevRedis(
   env: NodeJS.ProcessEnv,
   localUrl = DEFAULT_REDIS_URL,
   binary = 'redis-server',
+  dataDir?: string,
 ): Promise<DevRedis> {
   if (env.REDIS_URL) return { url: env.REDIS_URL, source: 'REDIS_URL' };
   if (await answers(localUrl)) return { url: localUrl, source: 'local' };
-  const embedded = await startEmbeddedRedis(binary);
+  const embedded = await startEmbeddedRedis({ binary, ...(dataDir ? { dataDir } : {}) });
   return { url: embedded.url, source: 'embedded', embedded };
 }
 

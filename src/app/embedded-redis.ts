@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { AddressInfo, createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 
@@ -20,6 +20,17 @@ export class RedisServerMissingError extends Error {
   }
 }
 
+export interface EmbeddedRedisOptions {
+  binary?: string;
+  /**
+   * Keep the data here, with AOF (`appendfsync everysec`), so a restart finds it again. Without it
+   * the server keeps nothing on disk.
+   */
+  dataDir?: string;
+  /** A fixed port, e.g. to restart a server in place; otherwise a free one is picked. */
+  port?: number;
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -33,16 +44,19 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * Starts a throwaway `redis-server` on a free loopback port that keeps nothing on disk. Used by
- * `npm start` when no Redis is configured or reachable, and by the test suites.
+ * Starts a `redis-server` on a loopback port, with `maxmemory-policy noeviction` as BullMQ needs.
+ * Used by `npm start` when no Redis is configured or reachable (persistent, in `dataDir`), and by
+ * the test suites (throwaway, unless they ask for a `dataDir`).
  */
-export async function startEmbeddedRedis(binary = 'redis-server', attempts = 3): Promise<EmbeddedRedis> {
+export async function startEmbeddedRedis(options: EmbeddedRedisOptions = {}, attempts = 3): Promise<EmbeddedRedis> {
+  const binary = options.binary ?? 'redis-server';
   if (!onPath(binary)) throw new RedisServerMissingError(binary);
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   let lastError: Error | undefined;
-  for (let i = 0; i < attempts; i++) {
-    const port = await freePort();
+  for (let i = 0; i < (options.port ? 1 : attempts); i++) {
+    const port = options.port ?? (await freePort());
     try {
-      return await launch(binary, port);
+      return await launch(binary, port, options.dataDir);
     } catch (err) {
       if (err instanceof RedisServerMissingError) throw err;
       lastError = err as Error; // another process took the port between probe and bind: try another
@@ -59,8 +73,10 @@ function onPath(binary: string): boolean {
 /** Where it exists, the kernel stops the server when we die, however we die (even SIGKILL). */
 const SETPRIV = '/usr/bin/setpriv';
 
-function launch(binary: string, port: number): Promise<EmbeddedRedis> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'notice'];
+function launch(binary: string, port: number, dataDir: string | undefined): Promise<EmbeddedRedis> {
+  // RDB snapshots stay off either way: AOF alone is what production runs (docs/operations.md).
+  const storage = dataDir ? ['--dir', dataDir, '--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no'];
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...storage, '--maxmemory-policy', 'noeviction', '--daemonize', 'no', '--loglevel', 'notice'];
   const [command, argv] = existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'SIGTERM', '--', binary, ...args]] : [binary, args];
   const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   const stop = (): Promise<void> =>

@@ -38,6 +38,7 @@ describe('loadConfig', () => {
       window: 3600,
       minSamples: 10,
       evalInterval: 5,
+      dataLostHold: 3600,
     });
     expect(c.diagnostics.enabled).toBe(false);
     expect(c.logLevel).toBe('info');
@@ -53,12 +54,12 @@ describe('loadConfig', () => {
   });
 
   it('parses lists and booleans', () => {
-    const c = load({ API_KEYS: ' a , b,,', WORKER_QUEUES: 'cpu_intensive, cpu_intensive', TASK_RETRY_JITTER: 'false', ENABLE_DIAGNOSTIC_TASKS: 'true', QUEUE_PREFIX: '{sluice}' });
+    const c = load({ API_KEYS: ' a , b,,', WORKER_QUEUES: 'cpu_intensive, cpu_intensive', TASK_RETRY_JITTER: 'false', ENABLE_DIAGNOSTIC_TASKS: 'true', QUEUE_PREFIX: 'sluice.prod-1' });
     expect(c.server.apiKeys).toEqual(['a', 'b']);
     expect(c.worker.queues).toEqual(['cpu_intensive']);
     expect(c.task.retryJitter).toBe(false);
     expect(c.diagnostics.enabled).toBe(true);
-    expect(c.redis.prefix).toBe('{sluice}');
+    expect(c.redis.prefix).toBe('sluice.prod-1');
   });
 
   it.each([
@@ -67,6 +68,7 @@ describe('loadConfig', () => {
     ['PORT', ''],
     ['REDIS_URL', 'localhost:6379'],
     ['QUEUE_PREFIX', 'has space'],
+    ['QUEUE_PREFIX', '{sluice}'],
     ['API_BODY_LIMIT_MB', '-1'],
     ['TASK_TIME_LIMIT', 'ten'],
     ['TASK_MAX_RETRIES', '1.5'],
@@ -77,6 +79,8 @@ describe('loadConfig', () => {
     ['WORKER_LOCK_DURATION', '0'],
     ['ALERT_FAILURE_RATE_WARNING', '101'],
     ['ALERT_EVAL_INTERVAL', 'NaN'],
+    ['ALERT_DATA_LOST_HOLD', '0'],
+    ['ALERT_DATA_LOST_HOLD', 'an hour'],
     ['ENABLE_DIAGNOSTIC_TASKS', 'yesplease'],
     ['LOG_LEVEL', 'loud'],
     ['API_KEYS', ' , '],
@@ -94,6 +98,15 @@ describe('loadConfig', () => {
     [{ WORKER_PORT: '3000' }, 'WORKER_PORT'],
   ])('rejects inconsistent values %j naming %s', (env, name) => {
     expect(() => load(env)).toThrow(new RegExp(`^Invalid configuration: ${name} `));
+  });
+
+  it('refuses a QUEUE_PREFIX with braces, and says why', () => {
+    expect(() => load({ QUEUE_PREFIX: '{sluice}' })).toThrow(/^Invalid configuration: QUEUE_PREFIX must not contain \{ or \}: each queue gets its own hash tag/);
+    expect(() => load({ QUEUE_PREFIX: 'a b' })).toThrow(/^Invalid configuration: QUEUE_PREFIX must be 1-64 characters/);
+  });
+
+  it('reads ALERT_DATA_LOST_HOLD in seconds, fractions allowed', () => {
+    expect(load({ ALERT_DATA_LOST_HOLD: '2.5' }).alerts.dataLostHold).toBe(2.5);
   });
 
   it('requires API keys for the production entry points', () => {

@@ -50,6 +50,8 @@ export interface AlertConfig {
   window: number;
   minSamples: number;
   evalInterval: number;
+  /** Seconds the data-lost alert holds after a wiped Redis is detected. */
+  dataLostHold: number;
 }
 
 export interface AppConfig {
@@ -148,6 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       window: vars.ALERT_WINDOW,
       minSamples: vars.ALERT_MIN_SAMPLES,
       evalInterval: vars.ALERT_EVAL_INTERVAL,
+      dataLostHold: vars.ALERT_DATA_LOST_HOLD,
     },
     diagnostics: { enabled: vars.ENABLE_DIAGNOSTIC_TASKS },
     logLevel: vars.LOG_LEVEL,

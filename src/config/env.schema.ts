@@ -75,7 +75,14 @@ export class EnvironmentVariables {
   @IsOptional()
   @Matches(REDIS_URL_PATTERN, { message: 'must be a redis://, rediss:// or redis+sentinel://host:port[,host:port]/master URL' })
   REDIS_URL?: string;
-  @Matches(/^[A-Za-z0-9_{}.-]{1,64}$/, { message: 'must be 1-64 characters of letters, digits, _ . - { }' })
+  // No braces: each queue's keys carry their own hash tag, `<prefix>:{<queue>}:…`, and Redis hashes
+  // only a key's first `{…}`, so a braced prefix would put every queue in one cluster slot.
+  @Matches(/^[A-Za-z0-9_.-]{1,64}$/, {
+    message: ({ value }) =>
+      /[{}]/.test(String(value))
+        ? 'must not contain { or }: each queue gets its own hash tag (<prefix>:{<queue>}:...), so use a plain prefix such as sluice'
+        : 'must be 1-64 characters of letters, digits, _ . -',
+  })
   QUEUE_PREFIX = 'sluice';
   @IsOptional() @IsString() API_KEYS?: string;
   @Num(0.001, 1024) API_BODY_LIMIT_MB = 16;
@@ -108,6 +115,8 @@ export class EnvironmentVariables {
   @Seconds(1, 30 * 24 * 3600) ALERT_WINDOW = 3600;
   @Int(1, 1_000_000) ALERT_MIN_SAMPLES = 10;
   @Seconds(0.1, 3600) ALERT_EVAL_INTERVAL = 5;
+  /** How long every pod reports `redis_data_lost` after a wiped Redis is detected. */
+  @Seconds(1, 30 * 24 * 3600) ALERT_DATA_LOST_HOLD = 3600;
 
   @Bool() ENABLE_DIAGNOSTIC_TASKS = false;
   @IsIn(LOG_LEVELS as unknown as string[], { message: `must be one of ${LOG_LEVELS.join(', ')}` })

@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { Gauge } from 'prom-client';
 import { ALERT_CONFIG } from '../config/config.module';
 import { AlertConfig } from '../config/configuration';
+import { DurabilityAlert, RedisDurability } from '../durability/redis-durability.service';
 import { REDIS_CLIENT } from '../redis/redis.module';
 import { RedisKeys } from '../redis/redis-keys';
 import { TaskQueues } from '../tasks/task-queues';
@@ -17,7 +18,7 @@ export type Severity = 'warning' | 'critical';
 export interface Alert {
   severity: Severity;
   message: string;
-  metric: 'failure_rate' | 'task_duration' | 'memory_usage' | 'workers';
+  metric: 'failure_rate' | 'task_duration' | 'memory_usage' | 'workers' | DurabilityAlert['metric'];
   value: number;
   task_id?: string;
   worker_id?: string;
@@ -36,7 +37,10 @@ export interface HealthReport {
 export const ALERT_METRIC_PROVIDERS = [
   makeGaugeProvider({ name: METRIC.alertActive, help: 'Active health alerts by kind and severity', labelNames: ['alert', 'severity'] }),
   makeGaugeProvider({ name: METRIC.queueLength, help: 'Jobs per queue and BullMQ state (same on every API pod)', labelNames: ['queue', 'state'] }),
+  makeGaugeProvider({ name: METRIC.redisDataLost, help: '1 while the redis_data_lost alert holds (ALERT_DATA_LOST_HOLD after a wiped Redis was found), else 0' }),
 ];
+
+const ALERT_KINDS = ['failure_rate', 'task_duration', 'memory_usage', 'workers', 'redis_persistence', 'redis_data_lost'] as const satisfies readonly Alert['metric'][];
 
 /** At most this many running tasks are reported, oldest first, so the report stays bounded. */
 const MAX_DURATION_ALERTS = 50;
@@ -61,9 +65,11 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly stats: TaskStats,
     private readonly queueStats: QueueStats,
     private readonly scheduler: SchedulerRegistry,
+    private readonly durability: RedisDurability,
     @Inject(ALERT_CONFIG) private readonly cfg: AlertConfig,
     @InjectMetric(METRIC.alertActive) private readonly alertGauge: Gauge,
     @InjectMetric(METRIC.queueLength) private readonly queueGauge: Gauge,
+    @InjectMetric(METRIC.redisDataLost) private readonly dataLostGauge: Gauge,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -105,9 +111,11 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
       this.failureRate(now),
       this.taskDurations(now),
       this.heartbeats(now),
+      // Every evaluation, so that a wiped Redis is reported within one ALERT_EVAL_INTERVAL.
+      this.durability.checkEpoch(),
     ]);
     const waiting = QueueStats.total(counts, 'waiting', 'prioritized');
-    const alerts: Alert[] = [...failure, ...durations, ...memory.alerts];
+    const alerts: Alert[] = [...this.durability.alerts(now), ...failure, ...durations, ...memory.alerts];
     if (memory.alive === 0 && waiting > 0) {
       alerts.push({ severity: 'critical', metric: 'workers', value: waiting, message: `No worker is alive while ${waiting} tasks wait` });
     }
@@ -209,11 +217,12 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     this.active = next;
 
     this.alertGauge.reset();
-    for (const metric of ['failure_rate', 'task_duration', 'memory_usage', 'workers'] as const) {
+    for (const metric of ALERT_KINDS) {
       for (const severity of ['warning', 'critical'] as const) {
         this.alertGauge.set({ alert: metric, severity }, alerts.filter((a) => a.metric === metric && a.severity === severity).length);
       }
     }
+    this.dataLostGauge.set(alerts.some((a) => a.metric === 'redis_data_lost') ? 1 : 0);
     for (const [queue, byState] of Object.entries(counts)) {
       for (const state of QUEUE_STATES) this.queueGauge.set({ queue, state }, byState[state] ?? 0);
     }

@@ -35,6 +35,8 @@ export const METRIC = {
   queueLength: 'sluice_queue_length',
   /** gauge {alert, severity}: 1 while the health evaluation has that alert active */
   alertActive: 'sluice_alert_active',
+  /** gauge: 1 while this API pod reports redis_data_lost (ALERT_DATA_LOST_HOLD after a wiped Redis was found) */
+  redisDataLost: 'sluice_redis_data_lost',
 } as const;
 
 export const RUNTIME_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 240, 300, 480, 540, 570, 600, 900, 1800];

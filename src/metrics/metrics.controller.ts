@@ -24,9 +24,10 @@ class MetricsResponseDto {
 class AlertDto {
   @ApiProperty({ enum: ['warning', 'critical'] }) severity: string;
   @ApiProperty({ example: 'Task abc123 running for 520 seconds' }) message: string;
-  @ApiProperty({ enum: ['failure_rate', 'task_duration', 'memory_usage', 'workers'] }) metric: string;
+  @ApiProperty({ enum: ['failure_rate', 'task_duration', 'memory_usage', 'workers', 'redis_persistence', 'redis_data_lost'] }) metric: string;
   @ApiProperty({ example: 520 }) value: number;
   @ApiProperty({ required: false, description: 'For task_duration (and memory_usage while a task runs)' }) task_id?: string;
+  @ApiProperty({ required: false, format: 'date-time', description: 'For redis_data_lost: when the loss was found' }) data_lost_at?: string;
 }
 class HealthMetricsDto {
   @ApiProperty() total_tasks: number;
@@ -61,7 +62,7 @@ export class MetricsController {
   }
 
   @Get('health')
-  @ApiOperation({ summary: 'Health status with active alerts (failure rate, task duration, memory, workers)' })
+  @ApiOperation({ summary: 'Health status with active alerts (failure rate, task duration, memory, workers, Redis durability)' })
   @ApiOkResponse({ type: HealthResponseDto })
   health(): HealthReport {
     const report = this.alerts.report();

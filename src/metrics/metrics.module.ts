@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { DurabilityModule } from '../durability/durability.module';
 import { ProcessorModule } from '../processor/processor.module';
 import { TasksModule } from '../tasks/tasks.module';
 import { ALERT_METRIC_PROVIDERS, AlertEvaluator } from './alert-evaluator.service';
@@ -16,7 +17,7 @@ export class MetricsModule {
   static forApi(): DynamicModule {
     return {
       module: MetricsModule,
-      imports: [TasksModule, prometheusModule()],
+      imports: [TasksModule, DurabilityModule, prometheusModule()],
       controllers: [MetricsController],
       providers: [...TASK_METRIC_PROVIDERS, ...ALERT_METRIC_PROVIDERS, TaskMetrics, QueueStats, TaskStats, AlertEvaluator],
     };

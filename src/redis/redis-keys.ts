@@ -11,12 +11,13 @@ export class RedisKeys {
   get revokeAckChannel(): string {
     return `${this.prefix}:revoke:ack`;
   }
+  /** Heartbeats share one hash tag, so they are read and written together on a Redis Cluster too. */
   heartbeat(workerId: string): string {
-    return `${this.prefix}:hb:${workerId}`;
+    return `${this.prefix}:{hb}:${workerId}`;
   }
   /** Worker ids by their last heartbeat time. */
   get heartbeats(): string {
-    return `${this.prefix}:hb`;
+    return `${this.prefix}:{hb}`;
   }
   /**
    * A hash written once per Redis dataset (id, created_at, and data_lost_at when it replaced a lost

@@ -1,4 +1,4 @@
-import { REDIS_URL_PATTERN, redisConnectionOptions } from './redis.factory';
+import { REDIS_URL_PATTERN, clusterConnection, redisConnectionOptions } from './redis.factory';
 
 describe('redisConnectionOptions', () => {
   it('reads host, port, credentials, db and TLS from a direct URL', () => {
@@ -26,7 +26,19 @@ describe('redisConnectionOptions', () => {
     });
   });
 
-  it.each(['redis://h:1', 'rediss://h', 'redis+sentinel://s1:26379/m', 'redis+sentinel://a:1,b:2/m/3'])('accepts %s', (url) => {
+  it('reads the seed nodes and credentials of a redis+cluster URL, and nothing from other forms', () => {
+    expect(clusterConnection('redis+cluster://:pw@n1:7000,n2:7001')).toEqual({
+      nodes: [
+        { host: 'n1', port: 7000 },
+        { host: 'n2', port: 7001 },
+      ],
+      options: { password: 'pw' },
+    });
+    expect(clusterConnection('rediss+cluster://n1:7000/')).toEqual({ nodes: [{ host: 'n1', port: 7000 }], options: { tls: {} } });
+    expect(clusterConnection('redis://n1:7000')).toBeNull();
+  });
+
+  it.each(['redis://h:1', 'rediss://h', 'redis+sentinel://s1:26379/m', 'redis+sentinel://a:1,b:2/m/3', 'redis+cluster://a:1,b:2', 'redis+cluster://a:1'])('accepts %s', (url) => {
     expect(REDIS_URL_PATTERN.test(url)).toBe(true);
   });
   it.each(['localhost:6379', 'http://h', 'redis+sentinel://s1/m', 'redis+sentinel://s1:1'])('rejects %s', (url) => {

@@ -1,4 +1,4 @@
-import { Redis, RedisOptions } from 'ioredis';
+import { Cluster, Redis, RedisOptions } from 'ioredis';
 import { lifecycleCommands } from '../tasks/lifecycle/lifecycle-scripts';
 
 /**
@@ -22,7 +22,33 @@ export const BLOCKING_OPTIONS: RedisOptions = {
 };
 
 /** The URL forms REDIS_URL accepts; config validation uses it so a typo stops the boot. */
-export const REDIS_URL_PATTERN = /^(rediss?):\/\/.+|^(rediss?)\+sentinel:\/\/(?:[^@/]*@)?[^/@]+:\d+(?:,[^/@,]+:\d+)*\/[^/]+(?:\/\d+)?$/;
+export const REDIS_URL_PATTERN =
+  /^(rediss?):\/\/.+|^(rediss?)\+sentinel:\/\/(?:[^@/]*@)?[^/@]+:\d+(?:,[^/@,]+:\d+)*\/[^/]+(?:\/\d+)?$|^(rediss?)\+cluster:\/\/(?:[^@/]*@)?[^/@,]+:\d+(?:,[^/@,]+:\d+)*\/?$/;
+
+const CLUSTER_URL = /^(rediss?)\+cluster:\/\/(?:([^@/]*)@)?([^/@]+?)\/?$/;
+
+export interface ClusterConnection {
+  nodes: { host: string; port: number }[];
+  options: RedisOptions;
+}
+
+/**
+ * A Redis Cluster: `redis+cluster://[user:password@]host:port[,host:port...]`, any of its nodes
+ * (the client discovers the rest). Null for the other URL forms.
+ */
+export function clusterConnection(url: string): ClusterConnection | null {
+  const m = CLUSTER_URL.exec(url);
+  if (!m) return null;
+  const [, scheme, auth, hosts] = m;
+  const [username, password] = splitAuth(auth);
+  return {
+    nodes: hosts.split(',').map((h) => {
+      const i = h.lastIndexOf(':');
+      return { host: h.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(h.slice(i + 1)) };
+    }),
+    options: { ...(username ? { username } : {}), ...(password ? { password } : {}), ...(scheme === 'rediss' ? { tls: {} } : {}) },
+  };
+}
 
 /**
  * Connection options from REDIS_URL. Besides `redis://` and `rediss://`, a Sentinel deployment is
@@ -73,5 +99,29 @@ function splitAuth(auth: string | undefined): [string | undefined, string | unde
  * call on a Sluice queue can move a job without moving its task (see lifecycle-scripts.ts).
  */
 export function createRedis(url: string, options: RedisOptions, name: string): Redis {
+  const cluster = clusterConnection(url);
+  if (cluster) {
+    const { enableOfflineQueue, ...node } = options;
+    // A Cluster client speaks the same commands; every script Sluice runs touches one queue's slot.
+    return new Cluster(cluster.nodes, {
+      scripts: lifecycleCommands(),
+      enableOfflineQueue: enableOfflineQueue ?? true,
+      clusterRetryStrategy: options.retryStrategy,
+      redisOptions: { ...cluster.options, ...node, connectionName: name },
+    }) as unknown as Redis;
+  }
   return new Redis({ ...redisConnectionOptions(url), ...options, scripts: lifecycleCommands(), connectionName: name, lazyConnect: false });
+}
+
+/** `client.duplicate()` with other options, for a single node and for a Cluster alike. */
+export function duplicateRedis(client: Redis, overrides: RedisOptions): Redis {
+  if (client instanceof Cluster || (client as unknown as { isCluster?: boolean }).isCluster) {
+    const c = client as unknown as Cluster;
+    const { enableOfflineQueue, ...node } = overrides;
+    return c.duplicate(undefined, {
+      ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
+      redisOptions: { ...c.options.redisOptions, ...node },
+    }) as unknown as Redis;
+  }
+  return client.duplicate(overrides);
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import { Redis } from 'ioredis';
 import { REDIS_CLIENT } from '../redis/redis.module';
 import { RedisKeys } from '../redis/redis-keys';
+import { duplicateRedis } from '../redis/redis.factory';
 
 type Listener = (taskId: string) => void;
 
@@ -73,7 +74,7 @@ export class RevocationBus implements OnApplicationShutdown {
   private connection(): Redis {
     if (!this.subscriber) {
       // ioredis re-subscribes after a reconnect, so a Redis restart does not deafen a worker.
-      this.subscriber = this.redis.duplicate({ enableOfflineQueue: true, commandTimeout: undefined, maxRetriesPerRequest: null });
+      this.subscriber = duplicateRedis(this.redis, { enableOfflineQueue: true, commandTimeout: undefined, maxRetriesPerRequest: null });
       this.subscriber.on('error', (err: Error) => this.logger.debug(`Revocation subscriber error: ${err.message}`));
       this.subscriber.on('message', (channel: string, message: string) => {
         for (const l of this.listeners.get(channel) ?? []) l(message);

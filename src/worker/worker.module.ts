@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '../config/config.module';
 import { AppConfig } from '../config/configuration';
+import { DurabilityModule } from '../durability/durability.module';
 import { HealthModule } from '../health/health.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { ChildPoolHealthIndicator } from '../processor/pool-health';
@@ -18,6 +19,8 @@ export class WorkerModule {
         RedisModule,
         ProcessorModule,
         MetricsModule.forWorker(),
+        // Logs Redis durability problems, and records a data loss this worker notices first.
+        DurabilityModule,
         HealthModule.forRoot({ imports: [ProcessorModule], checks: [ChildPoolHealthIndicator] }),
       ],
     };

@@ -50,6 +50,7 @@ describe('helm/sluice/files/alerts.yaml', () => {
         'SluiceChildMemoryWarning',
         'SluiceNoWorkerUp',
         'SluiceQueueBacklogGrowing',
+        'SluiceRedisDataLost',
         'SluiceTaskDurationCritical',
         'SluiceTaskDurationWarning',
         'SluiceTaskFailureRateCritical',
@@ -90,6 +91,11 @@ describe('helm/sluice/files/alerts.yaml', () => {
     const e = expr('SluiceNoWorkerUp');
     expect(e).toContain(`${METRIC.queueLength}{state=~"waiting|prioritized"}`);
     expect(e).toMatch(new RegExp(`unless on \\(namespace\\)\\s+sum by \\(namespace\\) \\(${METRIC.workerUp}\\) > 0`));
+  });
+
+  it('pages on a Redis data loss from the gauge that the health evaluation holds', () => {
+    expect(expr('SluiceRedisDataLost')).toBe(`max by (namespace) (${METRIC.redisDataLost}) > 0`);
+    expect(alerts.get('SluiceRedisDataLost')?.for).toBeUndefined();
   });
 
   it('mentions only metrics that Sluice exports', () => {

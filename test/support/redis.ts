@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { EmbeddedRedis, startEmbeddedRedis } from '../../src/app/embedded-redis';
+import { EmbeddedRedis } from '../../src/app/embedded-redis';
+import { startOwnRedis } from './redis-server';
 
 export interface TestRedis {
   url: string;
@@ -13,7 +14,8 @@ export interface TestRedis {
 
 /**
  * Each suite gets its own Redis: a redis-server on a free port, or, when REDIS_URL is set, that
- * server with a unique key prefix that is deleted afterwards.
+ * server with a unique key prefix that is deleted afterwards. An own server runs as production
+ * should (AOF on, noeviction), so the health report carries no redis_persistence warning.
  */
 export async function startTestRedis(): Promise<TestRedis> {
   const prefix = `t${randomUUID().slice(0, 8)}`;
@@ -34,6 +36,5 @@ export async function startTestRedis(): Promise<TestRedis> {
       },
     };
   }
-  const embedded = await startEmbeddedRedis();
-  return { url: embedded.url, prefix, embedded, stop: () => embedded.stop() };
+  return startOwnRedis(prefix, { persistent: true });
 }
