@@ -58,6 +58,8 @@ export interface AppConfig {
   server: ServerConfig;
   redis: RedisConfig;
   task: TaskPolicyConfig;
+  /** task_name → queue, from TASK_QUEUE_OVERRIDES; the registry checks the names. */
+  taskQueues: Record<string, string>;
   worker: WorkerConfig;
   alerts: AlertConfig;
   diagnostics: { enabled: boolean };
@@ -112,6 +114,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   }
 
   const queues = [...new Set(vars.WORKER_QUEUES.split(',').map((q) => q.trim()))];
+  const taskQueues: Record<string, string> = {};
+  for (const pair of vars.TASK_QUEUE_OVERRIDES.split(',').filter((x) => x.trim() !== '')) {
+    const [name, queue] = pair.split(':').map((x) => x.trim());
+    if (name in taskQueues) throw new ConfigError('TASK_QUEUE_OVERRIDES', `names ${name} twice`);
+    taskQueues[name] = queue;
+  }
 
   return {
     server: {
@@ -129,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       retryJitter: vars.TASK_RETRY_JITTER,
       resultExpires: vars.TASK_RESULT_EXPIRES,
     },
+    taskQueues,
     worker: {
       port: vars.WORKER_PORT,
       concurrency: vars.WORKER_CONCURRENCY,

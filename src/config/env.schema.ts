@@ -73,7 +73,7 @@ export type LogLevelName = (typeof LOG_LEVELS)[number];
 export class EnvironmentVariables {
   @Int(1, 65535) PORT = 3000;
   @IsOptional()
-  @Matches(REDIS_URL_PATTERN, { message: 'must be a redis://, rediss:// or redis+sentinel://host:port[,host:port]/master URL' })
+  @Matches(REDIS_URL_PATTERN, { message: 'must be a redis://, rediss://, redis+sentinel://host:port[,host:port]/master or redis+cluster://host:port[,host:port] URL' })
   REDIS_URL?: string;
   // No braces: each queue's keys carry their own hash tag, `<prefix>:{<queue>}:…`, and Redis hashes
   // only a key's first `{…}`, so a braced prefix would put every queue in one cluster slot.
@@ -102,6 +102,12 @@ export class EnvironmentVariables {
   @Int(0, 1024 * 1024 * 1024) WORKER_MAX_MEMORY_PER_CHILD = 2048000;
   @Matches(/^\s*[A-Za-z0-9_.-]+(\s*,\s*[A-Za-z0-9_.-]+)*\s*$/, { message: 'must be a comma-separated list of queue names' })
   WORKER_QUEUES = 'cpu_intensive';
+
+  @IsString()
+  @Matches(/^\s*$|^\s*[A-Za-z0-9_.-]+\s*:\s*[A-Za-z0-9_-]{1,64}(\s*,\s*[A-Za-z0-9_.-]+\s*:\s*[A-Za-z0-9_-]{1,64})*\s*$/, {
+    message: 'must be a comma-separated list of task_name:queue pairs, queue names of letters, digits, _ and -',
+  })
+  TASK_QUEUE_OVERRIDES = '';
   @Seconds(0, 3600) WORKER_CANCEL_GRACE = 5;
   @Seconds(0.5, 3600) WORKER_LOCK_DURATION = 30;
   @Seconds(0.2, 3600) WORKER_STALLED_INTERVAL = 30;

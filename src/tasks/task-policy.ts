@@ -1,10 +1,10 @@
 import { TaskPolicyConfig } from '../config/configuration';
 import { InvalidPolicyError } from './task.errors';
-import { QueueName } from './task-names';
 
 /** The execution policy of one task type. Times in seconds. */
 export interface TaskPolicy {
-  queue: QueueName;
+  /** A queue name; TASK_QUEUE_OVERRIDES may move a task type to a queue of its own. */
+  queue: string;
   timeLimit: number;
   softTimeLimit: number;
   maxRetries: number;
@@ -14,7 +14,7 @@ export interface TaskPolicy {
   resultExpires: number;
 }
 
-export function policyFromConfig(queue: QueueName, cfg: TaskPolicyConfig): TaskPolicy {
+export function policyFromConfig(queue: string, cfg: TaskPolicyConfig): TaskPolicy {
   return { queue, ...cfg };
 }
 

@@ -2,15 +2,15 @@ import { Type } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { AppConfig } from '../config/configuration';
+import { ConfigError } from '../config/config.errors';
 import { TASK_DEFINITIONS, TaskDefinition } from './task-definitions';
-import { QueueName } from './task-names';
 import { TaskPolicy, assertValidPolicy, policyFromConfig } from './task-policy';
 import { DuplicateTaskTypeError, InvalidPayloadError, UnknownTaskNameError } from './task.errors';
 import { formatValidationErrors } from './validation.util';
 
 export interface TaskType {
   name: string;
-  queue: QueueName;
+  queue: string;
   payload: Type<object>;
   description: string;
   policy: TaskPolicy;
@@ -32,16 +32,17 @@ export class TaskRegistry {
   }
 
   static fromConfig(config: AppConfig, definitions: readonly TaskDefinition[] = TASK_DEFINITIONS): TaskRegistry {
+    const enabled = definitions.filter((d) => !d.diagnostic || config.diagnostics.enabled);
+    const overrides = config.taskQueues ?? {};
+    const unknown = Object.keys(overrides).filter((name) => !enabled.some((d) => d.name === name));
+    if (unknown.length) {
+      throw new ConfigError('TASK_QUEUE_OVERRIDES', `names task types that are not registered: ${unknown.join(', ')} (registered: ${enabled.map((d) => d.name).join(', ')})`);
+    }
     return new TaskRegistry(
-      definitions
-        .filter((d) => !d.diagnostic || config.diagnostics.enabled)
-        .map((d) => ({
-          name: d.name,
-          queue: d.queue,
-          payload: d.payload,
-          description: d.description,
-          policy: policyFromConfig(d.queue, config.task),
-        })),
+      enabled.map((d) => {
+        const queue = overrides[d.name] ?? d.queue;
+        return { name: d.name, queue, payload: d.payload, description: d.description, policy: policyFromConfig(queue, config.task) };
+      }),
     );
   }
 
@@ -63,7 +64,7 @@ export class TaskRegistry {
     return [...this.types.values()];
   }
 
-  queues(): QueueName[] {
+  queues(): string[] {
     return [...new Set(this.all().map((t) => t.queue))];
   }
 

@@ -1,0 +1,79 @@
+import { Cluster } from 'ioredis';
+import { QueueKeys } from '../../src/tasks/lifecycle/task-keys';
+import { TEST_API_KEY } from '../support/app';
+import { TestCluster, startTestCluster } from '../support/cluster';
+import { Stack } from '../support/stack';
+
+jest.setTimeout(60_000);
+
+/**
+ * A real Redis Cluster: 3 masters, 3 replicas (6 redis-server processes, `redis-cli --cluster
+ * create`). Each queue's keys carry its own hash tag, so a second queue, chosen to live on another
+ * master, works end to end next to cpu_intensive, and the API sums and pages across both.
+ */
+describe('Redis Cluster', () => {
+  let cluster: TestCluster;
+  let s: Stack;
+  let second: string;
+  let raw: Cluster;
+  const PREFIX = 'sluicec';
+
+  beforeAll(async () => {
+    cluster = await startTestCluster(3);
+    const home = await cluster.masterOf('{cpu_intensive}');
+    second = '';
+    for (const candidate of ['probes', 'second', 'light', 'q2', 'q3', 'q4', 'q5', 'q6', 'q7', 'q8']) {
+      if ((await cluster.masterOf(`{${candidate}}`)) !== home) {
+        second = candidate;
+        break;
+      }
+    }
+    expect(second).not.toBe('');
+    s = await Stack.start(
+      { TASK_QUEUE_OVERRIDES: `diagnostic.sleep:${second}`, WORKER_QUEUES: `cpu_intensive,${second}` },
+      {},
+      { url: cluster.url, prefix: PREFIX, stop: () => cluster.stop() },
+    );
+    raw = new Cluster([{ host: '127.0.0.1', port: cluster.ports[0] }]);
+  });
+
+  afterAll(async () => {
+    raw?.disconnect();
+    await s?.stop();
+  });
+
+  it('runs tasks of two queues on two masters, and answers GET, list, metrics and cancel across them', async () => {
+    const sleepId = await s.submit('diagnostic.sleep', { seconds: 0 });
+    const cpuId = await s.submit('diagnostic.cpu', { seconds: 0.05, ignore_signals: false });
+    expect((await s.until(sleepId, 'completed')).result).toMatchObject({ slept_seconds: expect.any(Number) });
+    await s.until(cpuId, 'completed');
+
+    const sleepKey = new QueueKeys(PREFIX, second).job(sleepId);
+    const cpuKey = new QueueKeys(PREFIX, 'cpu_intensive').job(cpuId);
+    expect(await raw.exists(sleepKey)).toBe(1);
+    expect(await raw.exists(cpuKey)).toBe(1);
+    expect(await cluster.masterOf(sleepKey)).not.toBe(await cluster.masterOf(cpuKey));
+
+    const get = await s.http().get(`/api/v1/tasks/${sleepId}`).set('X-API-Key', TEST_API_KEY).expect(200);
+    expect(get.body).toMatchObject({ queue: second, status: 'completed' });
+    const list = await s.http().get('/api/v1/tasks?limit=1').set('X-API-Key', TEST_API_KEY).expect(200);
+    expect(list.body.items.map((t: { task_id: string }) => t.task_id)).toEqual([cpuId]);
+    const page2 = await s.http().get(`/api/v1/tasks?limit=1&cursor=${list.body.next_cursor}`).set('X-API-Key', TEST_API_KEY).expect(200);
+    expect(page2.body.items.map((t: { task_id: string }) => t.task_id)).toEqual([sleepId]);
+
+    const delayed = await s.submit('diagnostic.sleep', { seconds: 0 }, { delay_seconds: 60 });
+    expect((await s.cancel(delayed).expect(200)).body).toMatchObject({ status: 'cancelled', previous_state: 'pending' });
+
+    const metrics = await s.http().get('/api/v1/tasks/metrics').set('X-API-Key', TEST_API_KEY).expect(200);
+    expect(metrics.body.metrics).toMatchObject({ total_tasks: 3, completed_tasks: 2, cancelled_tasks: 1, currently_running: 0 });
+  });
+
+  it('scopes an idempotency key to its queue: the same key names one task per queue', async () => {
+    const options = { idempotency_key: 'cluster-key' };
+    const a = await s.http().post('/api/v1/tasks').set('X-API-Key', TEST_API_KEY).send({ task_name: 'diagnostic.sleep', payload: { seconds: 0 }, options }).expect(201);
+    const b = await s.http().post('/api/v1/tasks').set('X-API-Key', TEST_API_KEY).send({ task_name: 'diagnostic.fail', payload: { message: 'x', retryable: false }, options }).expect(201);
+    expect(a.body.task_id).not.toBe(b.body.task_id);
+    const again = await s.http().post('/api/v1/tasks').set('X-API-Key', TEST_API_KEY).send({ task_name: 'diagnostic.sleep', payload: { seconds: 0 }, options }).expect(200);
+    expect(again.body.task_id).toBe(a.body.task_id);
+  });
+});
