@@ -23,9 +23,14 @@ const DOMAIN_STATUS = new Map<Function, number>([
   [StoreUnavailableError, HttpStatus.SERVICE_UNAVAILABLE],
 ]);
 
-/** The HTTP status of a domain error, for per-item results that do not go through the filter. */
-export function domainStatus(error: Error): number | undefined {
-  return DOMAIN_STATUS.get(error.constructor);
+/**
+ * The HTTP status of a domain error, for per-item results that do not go through the filter too.
+ * Matched by class, subclasses included (OutcomeUnknownError is a StoreUnavailableError).
+ */
+export function domainStatus(error: unknown): number | undefined {
+  if (!(error instanceof Error)) return undefined;
+  for (const [type, status] of DOMAIN_STATUS) if (error instanceof type) return status;
+  return undefined;
 }
 
 /** Every error leaves as `{"detail": ...}`; an unexpected one is logged with its stack and never shown. */
@@ -40,7 +45,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
   }
 
   private describe(exception: unknown): { status: number; body: Record<string, unknown> } {
-    const domain = exception instanceof Error ? DOMAIN_STATUS.get(exception.constructor) : undefined;
+    const domain = domainStatus(exception);
     if (domain !== undefined) {
       if (domain === HttpStatus.SERVICE_UNAVAILABLE) this.logger.warn((exception as Error).message);
       return { status: domain, body: { detail: (exception as Error).message } };
