@@ -8,10 +8,14 @@ import { Run, TaskTransitions } from '../tasks/lifecycle/task-transitions';
 import { sluiceQueueName } from '../tasks/lifecycle/task-keys';
 import { TaskJobData } from '../tasks/job-options';
 import { TaskRegistry, TaskType } from '../tasks/task-registry';
-import { WorkerLostError } from '../tasks/task.errors';
+import { MemoryLimitExceeded, TaskError, TimeLimitExceeded, UnknownTaskNameError, WorkerLostError } from '../tasks/task.errors';
+import { TaskErrorInfo } from '../tasks/lifecycle/task-record';
 import { ChildPool } from './pool/child-pool';
 import { RunNews, RunOutcome } from './pool/pool.types';
 import { Semaphore } from './semaphore';
+
+/** A failure as the task's error shows it: the class name is its type. */
+const info = (e: TaskError): TaskErrorInfo => ({ type: e.name, message: e.message });
 
 /** A job this worker holds: prefetched and waiting for a child, being handed over, or running. */
 interface Held extends Run {
@@ -104,9 +108,9 @@ export class TaskRunner {
     if (job.stalledCounter > 0) {
       // The previous run was lost with its worker (BullMQ's stalled check put the job back). It
       // counts as an attempt, retried with backoff; this pickup accounts for it and runs nothing.
-      return this.transitions.fail(held, job, type?.policy, { type: WorkerLostError.name, message: 'Worker lost while running the task' }, true, null);
+      return this.transitions.fail(held, job, type?.policy, info(new WorkerLostError('Worker lost while running the task')), true, null);
     }
-    if (!type) return this.transitions.fail(held, job, undefined, { type: 'UnknownTaskType', message: `No handler for ${job.name}` }, false, null);
+    if (!type) return this.transitions.fail(held, job, undefined, info(new UnknownTaskNameError(job.name, this.registry.names())), false, null);
 
     const startedAt = job.processedOn ?? Date.now();
     this.transitions.started(held, job.attemptsMade === 0 ? Math.max(0, startedAt - job.timestamp - (job.opts.delay ?? 0)) / 1000 : null);
@@ -146,11 +150,11 @@ export class TaskRunner {
         return t.requeue(held, job);
       case 'time_limit':
         t.hardLimit(held);
-        return t.fail(held, job, policy, { type: 'TimeLimitExceeded', message: `Task exceeded its time limit of ${policy.timeLimit}s` }, true, runtime);
+        return t.fail(held, job, policy, info(new TimeLimitExceeded(`Task exceeded its time limit of ${policy.timeLimit}s`)), true, runtime);
       case 'memory_limit':
-        return t.fail(held, job, policy, { type: 'MemoryLimitExceeded', message: 'Task exceeded the memory limit of its child process' }, true, runtime);
+        return t.fail(held, job, policy, info(new MemoryLimitExceeded('Task exceeded the memory limit of its child process')), true, runtime);
       case 'crashed':
-        return t.fail(held, job, policy, { type: WorkerLostError.name, message: `Child process exited (code=${outcome.exitCode} signal=${outcome.signal})` }, true, runtime);
+        return t.fail(held, job, policy, info(new WorkerLostError(`Child process exited (code=${outcome.exitCode} signal=${outcome.signal})`)), true, runtime);
       case 'failed':
         return t.fail(held, job, policy, outcome.error, outcome.retryable, runtime);
     }

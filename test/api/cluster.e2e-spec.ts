@@ -30,7 +30,7 @@ describe('Redis Cluster', () => {
     }
     expect(second).not.toBe('');
     s = await Stack.start(
-      { TASK_QUEUE_OVERRIDES: `diagnostic.sleep:${second}`, WORKER_QUEUES: `cpu_intensive,${second}` },
+      { TASK_QUEUE_OVERRIDES: `diagnostic.sleep:${second}`, WORKER_QUEUES: `cpu_intensive,${second}`, TASK_MAX_RETRIES: '1', TASK_RETRY_BACKOFF: '0.1', TASK_RETRY_BACKOFF_MAX: '0.2', WORKER_CANCEL_GRACE: '0.5' },
       {},
       { url: cluster.url, prefix: PREFIX, stop: () => cluster.stop() },
     );
@@ -66,6 +66,22 @@ describe('Redis Cluster', () => {
 
     const metrics = await s.http().get('/api/v1/tasks/metrics').set('X-API-Key', TEST_API_KEY).expect(200);
     expect(metrics.body.metrics).toMatchObject({ total_tasks: 3, completed_tasks: 2, cancelled_tasks: 1, currently_running: 0 });
+  });
+
+  it('cancels a running task on the second queue, retries a failing one on the first, and reports health', async () => {
+    const running = await s.submit('diagnostic.sleep', { seconds: 30 });
+    await s.until(running, 'processing');
+    expect((await s.cancel(running)).status).toBeLessThan(300);
+    expect((await s.until(running, 'cancelled')).cancelled_at).not.toBeNull();
+
+    const failing = await s.submit('diagnostic.fail', { message: 'boom', retryable: true });
+    const failed = await s.until(failing, 'failed');
+    expect(failed).toMatchObject({ attempts: 2, error: { type: 'Error', message: 'boom' } });
+
+    const metrics = await s.http().get('/api/v1/tasks/metrics').set('X-API-Key', TEST_API_KEY).expect(200);
+    expect(metrics.body.metrics).toMatchObject({ total_tasks: 5, completed_tasks: 2, cancelled_tasks: 2, failed_tasks: 1, retried_tasks: 1, currently_running: 0 });
+    const health = await s.http().get('/api/v1/tasks/health').set('X-API-Key', TEST_API_KEY).expect(200);
+    expect(health.body.alerts.filter((a: { metric: string }) => a.metric === 'redis_data_lost' || a.metric === 'workers')).toEqual([]);
   });
 
   it('scopes an idempotency key to its queue: the same key names one task per queue', async () => {

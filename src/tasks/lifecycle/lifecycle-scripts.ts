@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { SLUICE_KEY_SUFFIXES, TASK_FIELDS } from './task-keys';
+import { CANCELLED_ERROR } from './task-record';
 
 // BullMQ ships its Lua as modules of {name, keys, content}; the version names its commands.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -17,7 +18,12 @@ const luaTable = (o: Record<string, string>): string =>
     .join(', ')} }`;
 
 /** Sluice's Lua library, with the key suffixes and field names of task-keys.ts. */
-const LIB = `local SK = ${luaTable(SLUICE_KEY_SUFFIXES)}\nlocal F = ${luaTable(TASK_FIELDS)}\n${lua('lib')}`;
+const LIB = [
+  `local SK = ${luaTable(SLUICE_KEY_SUFFIXES)}`,
+  `local F = ${luaTable(TASK_FIELDS)}`,
+  `local CANCELLED_REASON = '${CANCELLED_ERROR.type}: ${CANCELLED_ERROR.message}'`,
+  lua('lib'),
+].join('\n');
 
 /** BullMQ's script wrapped as a function, then Sluice's part, which calls it. */
 function composite(bullName: string, sluice: string): { keys: number; lua: string } {

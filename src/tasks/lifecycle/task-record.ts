@@ -1,4 +1,5 @@
 import { TaskStatus } from '../task-status';
+import { TaskCancelled } from '../task.errors';
 import { TASK_FIELDS as F } from './task-keys';
 
 export interface TaskErrorInfo {
@@ -55,7 +56,10 @@ const num = (v: string | null): number | null => (v === null || v === '' ? null 
 /** A corrupt value throws: the API answers 500 rather than guess. */
 const json = (v: string | null): unknown => (v === null || v === '' ? null : JSON.parse(v));
 
-/** BullMQ's failedReason holds the error as `Type: message` (see TaskRunner). */
+/** A cancelled task's error, as Lua writes it for a waiting task and the worker for a running one. */
+export const CANCELLED_ERROR: TaskErrorInfo = { type: TaskCancelled.name, message: 'Task was cancelled' };
+
+/** BullMQ's failedReason holds the error as `Type: message` (see RunFailure). */
 export function parseFailedReason(reason: string | null): TaskErrorInfo | null {
   if (!reason) return null;
   const m = /^([A-Za-z_][\w.]*): ([\s\S]*)$/.exec(reason);

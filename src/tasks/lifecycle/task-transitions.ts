@@ -6,7 +6,7 @@ import { TaskPolicy } from '../task-policy';
 import { RetryDecision, backoffFor, decideRetry } from './retry-decision';
 import { RunSupersededError, classifyMoveError } from './run-superseded';
 import { TaskLedger } from './task-ledger';
-import { TaskErrorInfo } from './task-record';
+import { CANCELLED_ERROR, TaskErrorInfo } from './task-record';
 
 /** One run of a task, as a worker holds it. `token` is its BullMQ lock token: the fencing token. */
 export interface Run {
@@ -31,8 +31,6 @@ export class RunFailure extends Error {
     this.name = info.type;
   }
 }
-
-const CANCELLED: TaskErrorInfo = { type: 'TaskCancelled', message: 'Task was cancelled' };
 
 /**
  * Every task transition with its side effects in this process: the BullMQ move (with the run's lock
@@ -97,7 +95,7 @@ export class TaskTransitions {
 
   /** A running task was terminated on request; the cancel request in its hash makes it `cancelled`. */
   async cancelled(run: Run, job: Job): Promise<void> {
-    if (!(await this.move(run, () => job.moveToFailed(new RunFailure(CANCELLED, { retry: false }), run.token, false)))) return;
+    if (!(await this.move(run, () => job.moveToFailed(new RunFailure(CANCELLED_ERROR, { retry: false }), run.token, false)))) return;
     await this.bus.confirm(run.base.taskId).catch(() => undefined);
     this.logger.warn(`Task revoked task_id=${run.base.taskId} terminated=true`);
     this.events.emit('revoked', { ...run.base, terminated: true });

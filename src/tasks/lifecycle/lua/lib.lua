@@ -1,5 +1,5 @@
 -- Sluice's half of every task transition. Prepended to each script; the key suffixes and field
--- names (SK, F) are generated from task-keys.ts. `qp` is BullMQ's key prefix of the task's queue
+-- names (SK, F) and CANCELLED_REASON are generated from task-keys.ts and task-record.ts. `qp` is BullMQ's key prefix of the task's queue
 -- (`<prefix>:{<queue>}:`), so every key used here is in the queue's cluster slot.
 local function sl_idx(qp, name, status)
   local key = qp .. SK.idx
@@ -73,7 +73,7 @@ local function sl_cancel_idle(qp, jk, id, now)
   redis.call('ZREM', qp .. 'delayed', id)
   redis.call('DEL', jk .. ':lock')
   redis.call('SREM', qp .. 'stalled', id)
-  redis.call('HSET', jk, 'finishedOn', now, 'failedReason', 'TaskCancelled: Task was cancelled')
+  redis.call('HSET', jk, 'finishedOn', now, 'failedReason', CANCELLED_REASON)
   redis.call('HSETNX', jk, F.cancelRequestedAt, now)
   redis.call('ZADD', qp .. 'failed', now, id)
   sl_finalize(qp, jk, id, 'cancelled', now)
