@@ -106,8 +106,10 @@ async function main(): Promise<number> {
       ctx.rows.push(errorRow('celery', 'Celery peer', `Celery unavailable: ${missing}`, args.smoke ? 'skipped' : 'error'));
       if (!args.smoke) broken = true;
       withCelery = ctx.withCelery = false;
+      ctx.celeryMissing = `Celery unavailable: ${missing}`;
     }
   }
+  if (!withCelery) ctx.celeryMissing ??= !phases.includes('celery') ? 'the celery phase was not run' : args.smoke ? 'not run in --smoke' : 'not run (--no-celery)';
   const machine = machineInfo(PYTHON);
   log(`machine: ${machine.nproc} cores, ${machine.cpuModel}, ${machine.memoryGiB} GiB, node ${machine.node}, redis ${machine.redis.split(' ')[0]}, celery ${machine.celery}`);
 

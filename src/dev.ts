@@ -6,7 +6,7 @@ import { createApiApp } from './api/api.bootstrap';
 import { resolveDevRedis } from './app/dev-redis';
 import { runEntryPoint } from './app/entry-point';
 import { closeOnSignals } from './app/signals';
-import { loadConfig } from './config/configuration';
+import { readConfig, readEnvironment } from './config/environment';
 import { QueueConsumer } from './processor/queue-consumer';
 import { createWorkerApp } from './worker/worker.bootstrap';
 
@@ -16,7 +16,8 @@ import { createWorkerApp } from './worker/worker.bootstrap';
  */
 runEntryPoint(async () => {
   const logger = new Logger('Dev');
-  const env = { ...process.env };
+  // `.env` first: it may name the Redis to use.
+  const env = await readEnvironment(true);
 
   // At the checkout's root (this file runs as dist/dev.js), git-ignored: tasks survive a laptop restart.
   const dataDir = resolve(__dirname, '..', '.sluice', 'redis');
@@ -34,7 +35,7 @@ runEntryPoint(async () => {
     process.stdout.write(`\nAPI_KEYS was not set; generated an API key for this run:\n\n  X-API-Key: ${env.API_KEYS}\n\n`);
   }
 
-  const config = loadConfig(env);
+  const config = await readConfig({ envFile: true, overrides: (raw) => ({ ...raw, REDIS_URL: env.REDIS_URL, API_KEYS: env.API_KEYS }) });
   const api = await createApiApp(config);
   const worker = await createWorkerApp(config);
   await api.listen({ port: config.server.port, host: '127.0.0.1' });

@@ -3,11 +3,12 @@ import { Logger } from '@nestjs/common';
 import { createApiApp } from './api/api.bootstrap';
 import { runEntryPoint } from './app/entry-point';
 import { closeOnSignals } from './app/signals';
-import { loadConfig, requireApiKeys } from './config/configuration';
+import { requireApiKeys } from './config/configuration';
+import { envFileAllowed, readConfig } from './config/environment';
 
 /** API deployment: node dist/main.js */
 runEntryPoint(async () => {
-  const config = loadConfig(process.env);
+  const config = await readConfig({ envFile: envFileAllowed() });
   requireApiKeys(config);
   const app = await createApiApp(config);
   await app.listen({ port: config.server.port, host: '0.0.0.0' });

@@ -2,13 +2,14 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { runEntryPoint } from './app/entry-point';
 import { closeOnSignals } from './app/signals';
-import { loadConfig, requireApiKeys } from './config/configuration';
+import { requireApiKeys } from './config/configuration';
+import { envFileAllowed, readConfig } from './config/environment';
 import { QueueConsumer } from './processor/queue-consumer';
 import { createWorkerApp } from './worker/worker.bootstrap';
 
 /** Worker deployment: node dist/worker.js */
 runEntryPoint(async () => {
-  const config = loadConfig(process.env);
+  const config = await readConfig({ envFile: envFileAllowed() });
   requireApiKeys(config);
   const app = await createWorkerApp(config);
   await app.listen({ port: config.worker.port, host: '0.0.0.0' });

@@ -142,10 +142,14 @@ export function scriptNames(distDir?: string): Map<string, string> {
   const bull = require('bullmq/dist/cjs/scripts') as Record<string, { name: string; content: string }>;
   for (const s of Object.values(bull)) if (s && typeof s.content === 'string') names.set(sha(s.content), `bullmq:${s.name}`);
   try {
+    // From the build under test, so the hashes match what its processes send: the lifecycle
+    // commands (BullMQ's transitions wrapped with Sluice's half, under BullMQ's own names, and
+    // Sluice's own), as src/redis/redis.factory.ts defines them on Sluice's connections.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    // From the build under test, so the hashes match what its processes send.
-    const sluice = require(distDir ? join(distDir, 'tasks', 'store', 'task-store.scripts.js') : '../../src/tasks/store/task-store.scripts') as Record<string, unknown>;
-    for (const [k, v] of Object.entries(sluice)) if (typeof v === 'string') names.set(sha(v), `sluice:${k.replace(/_SCRIPT$/, '').toLowerCase()}`);
+    const mod = require(distDir ? join(distDir, 'tasks', 'lifecycle', 'lifecycle-scripts.js') : '../../src/tasks/lifecycle/lifecycle-scripts') as {
+      lifecycleCommands(): Record<string, { lua: string }>;
+    };
+    for (const [name, c] of Object.entries(mod.lifecycleCommands())) names.set(sha(c.lua), `sluice:${name.replace(/:[\d.]+$/, '')}`);
   } catch {
     /* the scripts module moved: EVALSHA calls stay unnamed */
   }
@@ -255,4 +259,65 @@ export async function waitUntil(read: () => Promise<number>, target: number, tim
     if (now > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what} to reach ${target}; it is ${last}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** Where a retained finished task's Redis bytes go: its job hash and its share of sorted-set entries. */
+export interface MemoryBreakdown {
+  /** Tasks the sorted sets' entries are shared among (every task held under `base`). */
+  tasks: number;
+  /** MEMORY USAGE (SAMPLES 0) of a job hash, mean over a sample of finished jobs, and its encoding. */
+  jobHashBytes: number;
+  jobHashEncoding: string;
+  jobHashFields: number;
+  /** Sorted-set entries per task (all zsets under `base`), and their bytes per entry and per task. */
+  zsetEntriesPerTask: number;
+  zsetBytesPerEntry: number;
+  zsetBytesPerTask: number;
+  /** Job hash + its share of the sorted sets. */
+  perTask: number;
+  /** Entries per task by sorted set (key without `base`). */
+  zsets: Record<string, number>;
+}
+
+/**
+ * MEMORY USAGE of a sample of finished jobs' hashes (from `<base>completed`) plus every sorted set
+ * under `base` divided among `tasks`: the per-key view of what used_memory deltas measure in bulk.
+ */
+export async function memoryBreakdown(r: Redis, base: string, tasks: number, sample = 200): Promise<MemoryBreakdown> {
+  const ids = (await r.zrange(`${base}completed`, '0', String(sample - 1))) as string[];
+  let hashBytes = 0;
+  let fields = 0;
+  let encoding = '';
+  for (const id of ids) {
+    hashBytes += Number(await r.call('MEMORY', 'USAGE', base + id, 'SAMPLES', '0'));
+    fields += await r.hlen(base + id);
+    encoding ||= String(await r.call('OBJECT', 'ENCODING', base + id));
+  }
+  const zsets: Record<string, number> = {};
+  let entries = 0;
+  let zbytes = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = (await r.call('SCAN', cursor, 'MATCH', `${base}*`, 'COUNT', '1000', 'TYPE', 'zset')) as [string, string[]];
+    cursor = next;
+    for (const k of keys) {
+      const n = await r.zcard(k);
+      entries += n;
+      zbytes += Number(await r.call('MEMORY', 'USAGE', k, 'SAMPLES', '0'));
+      zsets[k.slice(base.length)] = Math.round((n / tasks) * 100) / 100;
+    }
+  } while (cursor !== '0');
+  const jobHashBytes = ids.length ? hashBytes / ids.length : NaN;
+  const zsetBytesPerTask = zbytes / tasks;
+  return {
+    tasks,
+    jobHashBytes: Math.round(jobHashBytes),
+    jobHashEncoding: encoding,
+    jobHashFields: ids.length ? Math.round((fields / ids.length) * 10) / 10 : 0,
+    zsetEntriesPerTask: Math.round((entries / tasks) * 100) / 100,
+    zsetBytesPerEntry: entries ? Math.round(zbytes / entries) : 0,
+    zsetBytesPerTask: Math.round(zsetBytesPerTask),
+    perTask: Math.round(jobHashBytes + zsetBytesPerTask),
+    zsets: Object.fromEntries(Object.entries(zsets).sort((a, b) => b[1] - a[1])),
+  };
 }

@@ -4,7 +4,7 @@ import type { RunOptions } from './sluice';
  * One row of the table: a Sluice figure next to a baseline measured in the same run, their ratio
  * and the product issue's target. A missed target is a finding, not a failure of the harness.
  */
-export type Verdict = 'met' | 'MISSED' | 'reported' | 'skipped' | 'endpoint missing' | 'error';
+export type Verdict = 'met' | 'MISSED' | 'reported' | 'skipped' | 'not measured' | 'endpoint missing' | 'error';
 
 export interface Row {
   id: string;
@@ -39,6 +39,8 @@ export interface Params {
   bullN: number;
   bullMemN: number;
   celeryN: number;
+  /** Tasks per side of the recycling row against Celery (max_tasks_per_child=10), in two rounds each. */
+  celeryRecycleN: number;
   latencyN: number;
   cancelN: number;
   cancelGraceN: number;
@@ -65,6 +67,7 @@ export const FULL: Params = {
   bullN: 10_000,
   bullMemN: 100_000,
   celeryN: 5000,
+  celeryRecycleN: 2000,
   latencyN: 200,
   cancelN: 30,
   cancelGraceN: 4,
@@ -92,6 +95,7 @@ export const SMOKE: Params = {
   bullN: 200,
   bullMemN: 500,
   celeryN: 100,
+  celeryRecycleN: 60,
   latencyN: 10,
   cancelN: 2,
   cancelGraceN: 0,
@@ -111,6 +115,8 @@ export interface Ctx {
   /** Figures one phase measures and a later one compares against. */
   shared: Record<string, number>;
   withCelery: boolean;
+  /** Why Celery did not run, when it did not (the rows against it say so rather than guess). */
+  celeryMissing?: string;
   log(message: string): void;
 }
 

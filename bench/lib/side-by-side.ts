@@ -5,6 +5,8 @@ import { finishedCount, NOOP_BODY, SluiceApi, SluiceWorker, startApi, startWorke
 
 export const SLUICE_PREFIX = 'sluice';
 export const NO_RECYCLE = { WORKER_CONCURRENCY: '2', WORKER_MAX_TASKS_PER_CHILD: '0' };
+/** The seed's default: a child is replaced after 10 tasks. */
+export const RECYCLE_10 = { WORKER_CONCURRENCY: '2', WORKER_MAX_TASKS_PER_CHILD: '10' };
 
 /** Submits `n` no-op tasks as single POSTs, 64 in flight; returns the seconds it took. */
 export async function postMany(http: HttpClient, n: number): Promise<number> {
@@ -24,7 +26,7 @@ export async function postMany(http: HttpClient, n: number): Promise<number> {
 
 export type SubmitMode = 'single' | 'batch';
 
-/** A Sluice API and worker (no recycling, concurrency 2) on a Redis of their own, warmed up. */
+/** A Sluice API and worker (no recycling unless told, concurrency 2) on a Redis of their own, warmed up. */
 export interface SluiceStack {
   redis: BenchRedis;
   api: SluiceApi;
@@ -34,12 +36,12 @@ export interface SluiceStack {
   stop(): Promise<void>;
 }
 
-export async function startSluiceStack(ctx: Ctx, label: string): Promise<SluiceStack> {
+export async function startSluiceStack(ctx: Ctx, label: string, opts: { worker?: Record<string, string>; warm?: number } = {}): Promise<SluiceStack> {
   const redis = await startRedis(label);
   // Both boot at once: each is a Nest app taking a few seconds to start.
   const [api, worker] = await Promise.all([
     startApi(ctx.run, redis.url, SLUICE_PREFIX, {}, `${label}-api`),
-    startWorker(ctx.run, redis.url, SLUICE_PREFIX, NO_RECYCLE, `${label}-worker`),
+    startWorker(ctx.run, redis.url, SLUICE_PREFIX, opts.worker ?? NO_RECYCLE, `${label}-worker`),
   ]);
   const round = async (n: number, mode: SubmitMode): Promise<{ perSecond: number; seconds: number }> => {
     const before = (await finishedCount(redis.client, SLUICE_PREFIX)).finished;
@@ -50,8 +52,9 @@ export async function startSluiceStack(ctx: Ctx, label: string): Promise<SluiceS
     const seconds = (done.at - t0) / 1000;
     return { perSecond: n / seconds, seconds };
   };
-  await round(ctx.p.warmN, 'single');
-  await round(ctx.p.warmN, 'batch');
+  const warm = opts.warm ?? ctx.p.warmN;
+  await round(warm, 'single');
+  await round(warm, 'batch');
   return {
     redis,
     api,

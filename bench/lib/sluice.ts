@@ -1,5 +1,8 @@
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { ChainableCommander, Redis } from 'ioredis';
+import { QueueKeys } from '../../src/tasks/lifecycle/task-keys';
+import { parseRecord, RECORD_FIELDS, TaskRecord } from '../../src/tasks/lifecycle/task-record';
+import { QueueName } from '../../src/tasks/task-names';
 import { freePort } from '../../src/app/embedded-redis';
 import { HttpClient, sleep } from './http';
 import { launch, Proc } from './procs';
@@ -26,6 +29,9 @@ export function sluiceEnv(redisUrl: string, prefix: string, extra: Record<string
     API_KEYS: API_KEY,
     ENABLE_DIAGNOSTIC_TASKS: 'true',
     LOG_LEVEL: 'warn',
+    // The rows run with rate limiting off (one row of the api phase turns it back on).
+    RATE_LIMIT_PER_MINUTE: '0',
+    RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: '0',
     ...extra,
   };
 }
@@ -91,17 +97,31 @@ export async function startWorker(opts: RunOptions, redisUrl: string, prefix: st
   return { proc, port, stop: async () => void (await proc.stop(10_000)) };
 }
 
-/** Sluice's shared counters (the stats hash every transition updates): cheap to poll. */
-export async function statsCounters(redis: Redis, prefix: string): Promise<Record<string, number>> {
-  const h = await redis.hgetall(`${prefix}:stats`);
+/** The queue every task type the bench submits runs on (diagnostic.* and automated_gather_creation). */
+export const BENCH_QUEUE = QueueName.CpuIntensive;
+
+/** Key names of the bench's queue under `prefix`, from Sluice's own layout (a task is its BullMQ job). */
+export const queueKeys = (prefix: string, queue: string = BENCH_QUEUE): QueueKeys => new QueueKeys(prefix, queue);
+
+/**
+ * The harness's own reads of the counters hash (completion polls): `INFO commandstats` counts them
+ * too, so the call counts subtract them (see callsPerTask's `exclude`).
+ */
+export const harnessReads = { hmget: 0, hgetall: 0 };
+
+/** Sluice's JSON counters of one queue (the hash every transition updates): cheap to poll. */
+export async function statsCounters(redis: Redis, prefix: string, queue: string = BENCH_QUEUE): Promise<Record<string, number>> {
+  harnessReads.hgetall++;
+  const h = await redis.hgetall(queueKeys(prefix, queue).stats);
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(h)) out[k] = Number(v);
   return out;
 }
 
 /** Finished = completed + failed + cancelled; a task that fails must not hang the wait. */
-export async function finishedCount(redis: Redis, prefix: string): Promise<{ completed: number; finished: number }> {
-  const [c, f, x] = await redis.hmget(`${prefix}:stats`, 'completed', 'failed', 'cancelled');
+export async function finishedCount(redis: Redis, prefix: string, queue: string = BENCH_QUEUE): Promise<{ completed: number; finished: number }> {
+  harnessReads.hmget++;
+  const [c, f, x] = await redis.hmget(queueKeys(prefix, queue).stats, 'completed', 'failed', 'cancelled');
   const completed = Number(c ?? 0);
   return { completed, finished: completed + Number(f ?? 0) + Number(x ?? 0) };
 }
@@ -117,19 +137,22 @@ export async function waitFinished(redis: Redis, prefix: string, target: number,
   }
 }
 
-export interface TaskHash {
-  status?: string;
-  submitted_at?: string;
-  started_at?: string;
-  finished_at?: string;
-  duration?: string;
-  error?: string;
-  result?: string;
+/** Queues the HMGET of one task's record (its job hash) on a pipeline or client. */
+function readRecord(pipe: ChainableCommander, prefix: string, id: string, queue: string = BENCH_QUEUE): ChainableCommander {
+  return pipe.hmget(queueKeys(prefix, queue).job(id), ...RECORD_FIELDS);
 }
 
-export async function taskHash(redis: Redis, prefix: string, id: string): Promise<TaskHash> {
-  const [status, submitted_at, started_at, finished_at, duration, error] = await redis.hmget(`${prefix}:task:${id}`, 'status', 'submitted_at', 'started_at', 'finished_at', 'duration', 'error');
-  return { status: status ?? undefined, submitted_at: submitted_at ?? undefined, started_at: started_at ?? undefined, finished_at: finished_at ?? undefined, duration: duration ?? undefined, error: error ?? undefined };
+/** One task as the API sees it (Sluice's parseRecord of its job hash), or null when there is none. */
+export async function taskRecord(redis: Redis, prefix: string, id: string, queue: string = BENCH_QUEUE): Promise<TaskRecord | null> {
+  return parseRecord(id, queue, await redis.hmget(queueKeys(prefix, queue).job(id), ...RECORD_FIELDS), Date.now());
+}
+
+/** Many records in one pipeline, in the order of `ids` (null where a task is missing). */
+export async function taskRecords(redis: Redis, prefix: string, ids: string[], queue: string = BENCH_QUEUE): Promise<(TaskRecord | null)[]> {
+  const pipe = redis.pipeline();
+  for (const id of ids) readRecord(pipe, prefix, id, queue);
+  const now = Date.now();
+  return ((await pipe.exec()) ?? []).map(([err, v], i) => (err ? null : parseRecord(ids[i], queue, v as (string | null)[], now)));
 }
 
 /** Submits one task through the API; returns its id. */

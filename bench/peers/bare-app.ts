@@ -9,6 +9,8 @@ import { Body, Controller, HttpCode, Inject, Module, Post } from '@nestjs/common
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Queue } from 'bullmq';
+import { bullQueueName } from '../../src/tasks/lifecycle/task-keys';
+import { QueueName } from '../../src/tasks/task-names';
 
 const QUEUE = 'BARE_QUEUE';
 
@@ -25,7 +27,9 @@ class BareController {
 }
 
 async function main(): Promise<void> {
-  const queue = new Queue('{cpu_intensive}', {
+  // A plain BullMQ queue on a plain connection: none of Sluice's Lua (that rides only on the
+  // connections of src/redis/redis.factory.ts), the same hash-tagged name as Sluice's queue.
+  const queue = new Queue(bullQueueName(QueueName.CpuIntensive), {
     prefix: process.env.BARE_PREFIX ?? 'bare',
     connection: { url: process.env.BARE_REDIS_URL, maxRetriesPerRequest: 1, connectionName: 'bare:queue' },
   });

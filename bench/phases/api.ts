@@ -7,12 +7,16 @@ import { launch } from '../lib/procs';
 import { startRedis } from '../lib/redis';
 import { noopJobs } from './bullmq';
 import { totalRate } from '../lib/side-by-side';
-import { batchAvailable, batchBody, NOOP_BODY, startApi, submit, submitBatches } from '../lib/sluice';
+import { bullQueueName } from '../../src/tasks/lifecycle/task-keys';
+import { BENCH_QUEUE, batchAvailable, batchBody, NOOP_BODY, queueKeys, startApi, submit, submitBatches } from '../lib/sluice';
 import { fmtSummary, summarize } from '../lib/stats';
 import { count, Ctx, errorRow, ratioRow } from '../lib/report';
 
 const PREFIX = 'sluice';
-const WAIT_LIST = `${PREFIX}:cpu_intensive:wait`;
+/** Requests per minute per key for the rate-limited API: on, but never reached here. */
+const RATE_LIMIT_ON = 100_000_000;
+/** BullMQ's wait list of the bench's queue: `<prefix>:{cpu_intensive}:wait`. */
+const WAIT_LIST = `${queueKeys(PREFIX).base}wait`;
 
 /**
  * The API alone, no worker, so every submitted task stays waiting:
@@ -31,7 +35,13 @@ export async function apiPhase(ctx: Ctx): Promise<void> {
   });
   // The baseline of the GET row: a second Redis and API, with nothing waiting.
   const smallRedis = await startRedis('api-small');
-  const [api, small] = await Promise.all([startApi(ctx.run, redis.url, PREFIX), startApi(ctx.run, smallRedis.url, PREFIX, {}, 'api-small')]);
+  // And the rate-limit row's API: the same Redis, a limit too high to refuse anything, so the row
+  // measures what checking it costs.
+  const [api, small, limited] = await Promise.all([
+    startApi(ctx.run, redis.url, PREFIX),
+    startApi(ctx.run, smallRedis.url, PREFIX, {}, 'api-small'),
+    startApi(ctx.run, redis.url, PREFIX, { RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT_ON) }, 'api-ratelimit'),
+  ]);
   await bare.waitForOutput(/BARE_READY/, 60_000);
   const bareHttp = new HttpClient(barePort, {}, 64);
   const http = api.http;
@@ -98,6 +108,30 @@ export async function apiPhase(ctx: Ctx): Promise<void> {
       }),
     );
 
+    // The same single POSTs with rate limiting on (every other row runs with it off), in turns with
+    // the API above, on the same Redis.
+    {
+      await closedLoop({ inFlight: 64, durationMs: p.warmupSeconds * 2000, op: postOp(limited.http) });
+      const on: LoadResult[] = [];
+      const off: LoadResult[] = [];
+      for (let round = 0; round < p.postRounds; round++) {
+        on.push(await closedLoop({ inFlight: 64, durationMs: p.postSeconds * 1000, op: postOp(limited.http) }));
+        off.push(await closedLoop({ inFlight: 64, durationMs: p.postSeconds * 1000, op: postOp(http) }));
+      }
+      const lo = summarize(on.flatMap((r) => r.latencies));
+      ctx.rows.push(
+        ratioRow({
+          id: 'post_rate_limited',
+          workload: `POST /api/v1/tasks, 64 in flight, rate limiting on (RATE_LIMIT_PER_MINUTE=${RATE_LIMIT_ON}, never reached)`,
+          sluice: rate(on),
+          baseline: rate(off),
+          unit: 'req/s',
+          against: 'the same with rate limiting off (RATE_LIMIT_PER_MINUTE=0), in turns, same Redis',
+          note: `latency p50/p99/max with the limit ${fmtSummary(lo)}; rounds on ${on.map((r) => Math.round(r.perSecond)).join(', ')} / off ${off.map((r) => Math.round(r.perSecond)).join(', ')} req/s; errors ${on.reduce((a, r) => a + r.errors, 0)}`,
+        }),
+      );
+    }
+
     // The batch endpoint, in tasks/s.
     if (await batchAvailable(http)) {
       const body = batchBody(1000);
@@ -114,7 +148,7 @@ export async function apiPhase(ctx: Ctx): Promise<void> {
       const bs = summarize(batch.latencies);
       // BullMQ's own ceiling for this workload: raw addBulk of 1000 from the harness, same Redis,
       // same in-flight count. The endpoint does one addBulk per request, so it cannot beat this.
-      const raw = new Queue('{cpu_intensive}', { prefix: 'raw', connection: { url: redis.url, connectionName: 'bench:raw-addbulk' } as never });
+      const raw = new Queue(bullQueueName(BENCH_QUEUE), { prefix: 'raw', connection: { url: redis.url, connectionName: 'bench:raw-addbulk' } as never });
       let addBulk: LoadResult;
       try {
         addBulk = await closedLoop({
@@ -192,7 +226,7 @@ export async function apiPhase(ctx: Ctx): Promise<void> {
     );
   } finally {
     bareHttp.close();
-    await Promise.all([api.stop(), small.stop(), bare.stop(5000)]);
+    await Promise.all([api.stop(), small.stop(), limited.stop(), bare.stop(5000)]);
     await Promise.all([redis.stop(), smallRedis.stop()]);
   }
 }

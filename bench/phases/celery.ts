@@ -6,16 +6,16 @@ import { benchClient, startRedis, waitUntil } from '../lib/redis';
 import { summarize } from '../lib/stats';
 import { childrenOf, rssBytes } from '../lib/sysinfo';
 import { Ctx } from '../lib/report';
-import { alternate, SluiceStack, startSluiceStack } from '../lib/side-by-side';
+import { alternate, RECYCLE_10, SluiceStack, startSluiceStack } from '../lib/side-by-side';
 
 const MIB = 1024 * 1024;
 
 /** Every finished task leaves one celery-task-meta key in the results database. */
 const finished = (backend: Redis) => (): Promise<number> => backend.dbsize();
 
-async function publishAndWait(ce: CeleryEnv, backend: Redis, n: number, task: string, watch: Proc[] = []): Promise<{ perSecond: number; seconds: number; cpu: Record<string, number> }> {
+async function publishAndWait(ce: CeleryEnv, backend: Redis, n: number, task: string, watch: Proc[] = [], extra: Record<string, string> = {}): Promise<{ perSecond: number; seconds: number; cpu: Record<string, number> }> {
   const base = await backend.dbsize();
-  const pub = await startPublisher(ce, n, task);
+  const pub = await startPublisher(ce, n, task, extra);
   const meter = cpuMeter(watch);
   const t0 = performance.now();
   pub.go();
@@ -94,6 +94,35 @@ export async function celeryPhase(ctx: Ctx): Promise<void> {
       ctx.shared.sluiceE2eSide = side.sluice;
     } finally {
       await stack?.stop();
+    }
+
+    // The recycling row: Celery with max_tasks_per_child=10 (its own queue and worker, one
+    // producer) against Sluice's default recycling after 10 tasks (single POSTs, 64 in flight), in
+    // turns, each on a Redis of its own.
+    {
+      const recycleQueue = { BENCH_QUEUE: 'recycle', BENCH_MAX_TASKS_PER_CHILD: '10' };
+      let recycleWorker: Proc | null = null;
+      let rstack: SluiceStack | null = null;
+      try {
+        [recycleWorker, rstack] = await Promise.all([
+          startCeleryWorker(ce, 'recycle10', recycleQueue),
+          startSluiceStack(ctx, 'celery-sluice-recycle10', { worker: RECYCLE_10, warm: Math.min(200, p.warmN) }),
+        ]);
+        await publishAndWait(ce, backend, Math.min(100, p.warmN), 'noop', [], recycleQueue);
+        const n = Math.ceil(p.celeryRecycleN / 2);
+        const rs = rstack;
+        const side = await alternate(
+          2,
+          async () => ({ ...(await publishAndWait(ce, backend, n, 'noop', [], recycleQueue)), n }),
+          async () => ({ ...(await rs.round(n, 'single')), n }),
+        );
+        ctx.details.celeryRecycleSideBySide = side;
+        ctx.shared.celeryRecycle = side.peer;
+        ctx.shared.sluiceRecycleVsCelery = side.sluice;
+        ctx.log(`recycling after 10: celery ${side.peer.toFixed(0)} tasks/s, sluice ${side.sluice.toFixed(0)} tasks/s`);
+      } finally {
+        await Promise.all([recycleWorker?.stop(5000), rstack?.stop()]);
+      }
     }
 
     const kids = childrenOf(worker.pid);

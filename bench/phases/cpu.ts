@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { sleep } from '../lib/http';
 import { startRedis } from '../lib/redis';
 import { Redis } from 'ioredis';
-import { batchAvailable, finishedCount, SluiceWorker, startApi, startWorker, submit, submitBatches, taskHash, waitFinished } from '../lib/sluice';
+import { batchAvailable, finishedCount, SluiceWorker, startApi, startWorker, submit, submitBatches, taskRecord, taskRecords, waitFinished } from '../lib/sluice';
 import { cityPayload } from '../gather-data';
 import { Ctx, ratioRow } from '../lib/report';
 
@@ -67,15 +67,15 @@ export async function cpuPhase(ctx: Ctx): Promise<void> {
       const res = await api.http.request('POST', '/api/v1/tasks', json, 600_000);
       if (res.status !== 201) throw new Error(`gather ${n} submit answered ${res.status}: ${res.body.slice(0, 300)}`);
       const id = (JSON.parse(res.body) as { task_id: string }).task_id;
-      let h = await taskHash(redis.client, PREFIX, id);
-      while (h.status !== 'completed' && h.status !== 'failed') {
+      let h = await taskRecord(redis.client, PREFIX, id);
+      while (h?.status !== 'completed' && h?.status !== 'failed') {
         if (performance.now() - t0 > 600_000) throw new Error(`gather ${n} did not finish in 600 s`);
         await sleep(20);
-        h = await taskHash(redis.client, PREFIX, id);
+        h = await taskRecord(redis.client, PREFIX, id);
       }
       const e2eMs = performance.now() - t0;
-      if (h.status !== 'completed') throw new Error(`gather ${n} ${h.status}: ${h.error}`);
-      const result = JSON.parse((await redis.client.hget(`${PREFIX}:task:${id}`, 'result')) ?? 'null') as { stats?: unknown; partial?: boolean } | null;
+      if (h.status !== 'completed') throw new Error(`gather ${n} ${h.status}: ${JSON.stringify(h.error)}`);
+      const result = h.result as { stats?: unknown; partial?: boolean } | null;
       results.push({ n, e2eMs, runMs: Number(h.duration) * 1000, submitMs: res.ms, bytes: json.length, stats: { ...(result?.stats as object), partial: result?.partial } });
       ctx.log(`gather n=${n}: ${(e2eMs / 1000).toFixed(2)} s end to end, ${(Number(h.duration)).toFixed(2)} s in the worker`);
     }
@@ -107,9 +107,9 @@ export async function cpuPhase(ctx: Ctx): Promise<void> {
 }
 
 interface Gaps {
-  /** Recorded run time minus the 50 ms of the loop: store.start, hand-over, IPC, result, per task. */
+  /** Recorded run time (processedOn → finishedOn) minus the 50 ms of the loop: hand-over, IPC, result, per task. */
   insideRun: number;
-  /** From one task's finished_at to the next start on the same child: store.finish, moveToFinished and fetch. */
+  /** From one task's finishedOn to the next one's processedOn on the same child: moveToFinished, which fetches the next job. */
   betweenTasks: number;
   /** Per child slot, wall time per task beyond the 50 ms loop. */
   perTask: number;
@@ -120,15 +120,12 @@ interface Gaps {
  * tasks are grouped by the pid their result reports, which is one child (one slot at a time).
  */
 async function gaps(redis: Redis, ids: string[]): Promise<Gaps> {
-  const pipe = redis.pipeline();
-  for (const id of ids) pipe.hmget(`${PREFIX}:task:${id}`, 'started_at', 'finished_at', 'duration', 'result');
-  const rows = ((await pipe.exec()) ?? []).map(([, v]) => v as (string | null)[]);
   const byPid = new Map<number, { start: number; finish: number; duration: number }[]>();
-  for (const [start, finish, duration, result] of rows) {
-    const pid = (JSON.parse(result ?? '{}') as { pid?: number }).pid;
-    if (!pid || !start || !finish) continue;
+  for (const rec of await taskRecords(redis, PREFIX, ids)) {
+    const pid = (rec?.result as { pid?: number } | null)?.pid;
+    if (!rec || !pid || !rec.startedAt || !rec.finishedAt || rec.duration === null) continue;
     const list = byPid.get(pid) ?? [];
-    list.push({ start: Number(start), finish: Number(finish), duration: Number(duration) * 1000 });
+    list.push({ start: rec.startedAt, finish: rec.finishedAt, duration: rec.duration * 1000 });
     byPid.set(pid, list);
   }
   let inside = 0;

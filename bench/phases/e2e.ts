@@ -1,13 +1,20 @@
 import { HttpClient, sequential } from '../lib/http';
-import { NO_RECYCLE, postMany, SLUICE_PREFIX as PREFIX, startSluiceStack } from '../lib/side-by-side';
-import { callsPerTask, commandStats, countRoundTrips, startRedis, usedMemory } from '../lib/redis';
-import { batchAvailable, finishedCount, startApi, startWorker, SluiceWorker, submitBatches, waitFinished } from '../lib/sluice';
+import { alternate, NO_RECYCLE, postMany, RECYCLE_10, SLUICE_PREFIX as PREFIX, SluiceStack, startSluiceStack } from '../lib/side-by-side';
+import { callsPerTask, CommandStats, commandStats, countRoundTrips, memoryBreakdown, startRedis, usedMemory } from '../lib/redis';
+import { batchAvailable, finishedCount, harnessReads, queueKeys, startApi, startWorker, SluiceWorker, submitBatches, waitFinished } from '../lib/sluice';
 import { fmtSummary, Summary, summarize } from '../lib/stats';
 import { count, Ctx, ratioRow } from '../lib/report';
 import { Redis } from 'ioredis';
 import { cpuMeter } from '../lib/cpu';
 
-const RECYCLE_10 = { WORKER_CONCURRENCY: '2', WORKER_MAX_TASKS_PER_CHILD: '10' };
+/** INFO commandstats and the harness's own counter reads at one moment, so a delta can leave the latter out. */
+async function commandSnapshot(redis: Redis): Promise<{ stats: CommandStats; reads: typeof harnessReads }> {
+  return { stats: await commandStats(redis), reads: { ...harnessReads } };
+}
+
+function callsSince(from: { stats: CommandStats; reads: typeof harnessReads }, to: { stats: CommandStats; reads: typeof harnessReads }, tasks: number): ReturnType<typeof callsPerTask> {
+  return callsPerTask(from.stats, to.stats, tasks, { hmget: to.reads.hmget - from.reads.hmget, hgetall: to.reads.hgetall - from.reads.hgetall });
+}
 
 /** Submit `n` no-op tasks through the HTTP API (64 in flight) and wait until all have finished. */
 async function e2eHttp(http: HttpClient, redis: Redis, n: number): Promise<{ perSecond: number; seconds: number; submitSeconds: number; completed: number }> {
@@ -63,12 +70,12 @@ export async function e2ePhase(ctx: Ctx): Promise<void> {
     const retained0 = (await finishedCount(redis.client, PREFIX)).finished;
     const mem0 = await usedMemory(redis.client);
 
-    const cs0 = await commandStats(redis.client);
+    const cs0 = await commandSnapshot(redis.client);
     let meter = cpuMeter([api.proc, worker.proc, redis.proc]);
     const noRecycle = await e2eHttp(http, redis.client, p.e2eN);
     const cpu: Record<string, unknown> = { noRecycle: meter.stop(p.e2eN, noRecycle.seconds) };
-    const cs1 = await commandStats(redis.client);
-    const calls = callsPerTask(cs0, cs1, p.e2eN);
+    const cs1 = await commandSnapshot(redis.client);
+    const calls = callsSince(cs0, cs1, p.e2eN);
     ctx.shared.sluiceE2e = noRecycle.perSecond;
     ctx.details.sluiceCallsPerTask = calls;
     ctx.log(`sluice e2e (http, no recycling): ${noRecycle.perSecond.toFixed(0)} tasks/s, ${calls.total} Redis commands per task`);
@@ -76,12 +83,14 @@ export async function e2ePhase(ctx: Ctx): Promise<void> {
     // Through the batch endpoint: the cheaper submission path Sluice also offers; labelled as such.
     if (await batchAvailable(http)) {
       const before = (await finishedCount(redis.client, PREFIX)).finished;
+      const b0 = await commandSnapshot(redis.client);
       meter = cpuMeter([api.proc, worker.proc, redis.proc]);
       const t0 = performance.now();
       await submitBatches(http, p.e2eN, 1000, 2);
       const done = await waitFinished(redis.client, PREFIX, before + p.e2eN, 300_000);
       ctx.shared.sluiceE2eBatch = p.e2eN / ((done.at - t0) / 1000);
       cpu.batchSubmit = meter.stop(p.e2eN, (done.at - t0) / 1000);
+      ctx.details.sluiceCallsPerTaskBatch = callsSince(b0, await commandSnapshot(redis.client), p.e2eN);
     }
 
     // Top-level Redis commands per task, by process and by script (MONITOR: apart from timed runs).
@@ -91,16 +100,37 @@ export async function e2ePhase(ctx: Ctx): Promise<void> {
       await waitFinished(redis.client, PREFIX, before + p.roundTripN, 60_000);
     }, ctx.run.distDir);
 
-    await worker.stop();
-    worker = await startWorker(ctx.run, redis.url, PREFIX, RECYCLE_10, 'worker-recycle10');
-    const warmFrom = (await finishedCount(redis.client, PREFIX)).finished;
-    await postMany(http, Math.min(200, p.warmN));
-    await waitFinished(redis.client, PREFIX, warmFrom + Math.min(200, p.warmN), 60_000);
-    meter = cpuMeter([api.proc, worker.proc, redis.proc]);
-    const recycle = await e2eHttp(http, redis.client, p.e2eN);
-    cpu.recycle10 = meter.stop(p.e2eN, recycle.seconds);
+    // The recycling row: a second stack (its own Redis, API and worker) with the default recycling
+    // after 10 tasks, in turns with this one (no recycling), single POSTs on both sides. Its warm-up
+    // is short: a recycling worker runs a few hundred no-op tasks a second.
+    let recycleStack: SluiceStack | null = null;
+    let recycleSide: Awaited<ReturnType<typeof alternate>>;
+    try {
+      recycleStack = await startSluiceStack(ctx, 'e2e-recycle10', { worker: RECYCLE_10, warm: Math.min(200, Math.ceil(p.warmN / 2)) });
+      const rs = recycleStack;
+      // --smoke: one round each, to stay under a minute.
+      const rounds = ctx.smoke ? 1 : 2;
+      const n = Math.ceil(p.e2eN / rounds);
+      meter = cpuMeter([rs.api.proc, rs.worker.proc, rs.redis.proc]);
+      let recycleSeconds = 0;
+      recycleSide = await alternate(
+        rounds,
+        async () => ({ ...(await e2eHttp(http, redis.client, n)), n }),
+        async () => {
+          const r = await rs.round(n, 'single');
+          recycleSeconds += r.seconds;
+          return { ...r, n };
+        },
+      );
+      cpu.recycle10 = meter.stop(rounds * n, recycleSeconds);
+    } finally {
+      await recycleStack?.stop();
+    }
     ctx.details.sluiceCpu = cpu;
-    ctx.shared.sluiceE2eRecycle = recycle.perSecond;
+    ctx.details.sluiceRecycleSide = recycleSide;
+    const recycleN = ctx.smoke ? p.e2eN : Math.ceil(p.e2eN / 2);
+    ctx.shared.sluiceE2eRecycle = recycleSide.sluice;
+    ctx.shared.sluiceE2eNoRecycleSide = recycleSide.peer;
     await worker.stop();
 
     // Grow to ~100k retained finished tasks. Without recycling: with it, forking children bounds
@@ -144,19 +174,22 @@ export async function e2ePhase(ctx: Ctx): Promise<void> {
     }
     const bytesPerTask = (mem1 - mem0) / (retained1 - retained0);
     ctx.shared.sluiceBytesPerTask = bytesPerTask;
+    const memKeys = await memoryBreakdown(redis.client, queueKeys(PREFIX).base, retained1);
 
     ctx.rows.push(
       ratioRow({
         id: 'e2e_recycle',
-        workload: 'no-op tasks end to end, HTTP submit, concurrency 2, recycling after 10 tasks (default)',
-        sluice: recycle.perSecond,
-        baseline: noRecycle.perSecond,
+        workload: 'no-op tasks end to end, HTTP submit (single POSTs, 64 in flight), concurrency 2, recycling after 10 tasks (default)',
+        sluice: recycleSide.sluice,
+        baseline: recycleSide.peer,
         unit: 'tasks/s',
-        against: 'the same without recycling',
+        against: 'the same without recycling (another Redis, API and worker, in turns)',
+        min: 0.4,
         note:
-          `${p.e2eN} tasks each; submission alone took ${recycle.submitSeconds.toFixed(2)} s vs ${noRecycle.submitSeconds.toFixed(2)} s` +
+          `rounds of ${recycleN} in turns, without recycling first: ${recycleSide.peerRounds.join(', ')} / with recycling ${recycleSide.sluiceRounds.join(', ')} tasks/s; ` +
+          `the first run of ${p.e2eN} without recycling: ${Math.round(noRecycle.perSecond)} tasks/s` +
           (fill > 0 ? `; sustained rate while filling to ${count(retained1)} retained (batch submit, no recycling): ${Math.round(sustained)} tasks/s` : ''),
-        data: { recycle, noRecycle, sustained },
+        data: { side: recycleSide, noRecycle, sustained },
       }),
     );
     for (const [key, label] of [['metrics', 'GET /api/v1/tasks/metrics'], ['health', 'GET /api/v1/tasks/health']] as const) {
@@ -179,7 +212,7 @@ export async function e2ePhase(ctx: Ctx): Promise<void> {
         }),
       );
     }
-    ctx.details.sluiceMemory = { mem0, mem1, retained0, retained1, bytesPerTask };
+    ctx.details.sluiceMemory = { mem0, mem1, retained0, retained1, bytesPerTask, keys: memKeys };
   } finally {
     await worker?.stop();
     await api.stop();

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { HttpClient, sleep } from '../lib/http';
 import { startRedis } from '../lib/redis';
-import { batchAvailable, finishedCount, SluiceApi, SluiceWorker, startApi, startWorker, submit, submitBatches, taskHash, waitFinished } from '../lib/sluice';
+import { batchAvailable, finishedCount, SluiceApi, SluiceWorker, startApi, startWorker, submit, submitBatches, taskRecord, taskRecords, waitFinished } from '../lib/sluice';
 import { summarize } from '../lib/stats';
 import { childrenOf, firstDeath, rssBytes } from '../lib/sysinfo';
 import { Ctx } from '../lib/report';
@@ -20,8 +20,8 @@ async function until<T>(what: string, timeoutMs: number, everyMs: number, probe:
 }
 
 const statusIs = (redis: Redis, id: string, ...statuses: string[]) => async () => {
-  const h = await taskHash(redis, PREFIX, id);
-  return h.status && statuses.includes(h.status) ? h : null;
+  const r = await taskRecord(redis, PREFIX, id);
+  return r && statuses.includes(r.status) ? r : null;
 };
 
 /** A worker's pool is ready again: its seats and spare are forked and idle (no fork in progress). */
@@ -33,9 +33,10 @@ async function poolSettled(worker: SluiceWorker, expected: number): Promise<numb
 }
 
 /**
- * Submit to an idle worker until the task starts: the record's started_at (set by the worker
- * before it hands the task to a child) minus Date.now() when the POST was issued, and minus the
- * record's submitted_at (the API's clock before its Redis writes: Celery's "publish"). All are this
+ * Submit to an idle worker until the task starts: the task's started_at (BullMQ's processedOn, the
+ * worker's clock at the moveToActive that hands the task to a child) minus Date.now() when the POST
+ * was issued, and minus its submitted_at (the job's timestamp, the API's clock before its Redis
+ * write: Celery's "publish"). All are this
  * machine's wall clock in whole milliseconds, so each sample is ±1 ms.
  */
 async function startLatency(http: HttpClient, redis: Redis, n: number): Promise<{ fromPost: number[]; fromSubmit: number[] }> {
@@ -44,8 +45,8 @@ async function startLatency(http: HttpClient, redis: Redis, n: number): Promise<
   for (let i = 0; i < n; i++) {
     const { id, sentAt } = await submit(http);
     const h = await until('task start', 10_000, 2, statusIs(redis, id, 'completed', 'failed'));
-    fromPost.push(Number(h.started_at) - sentAt);
-    fromSubmit.push(Number(h.started_at) - Number(h.submitted_at));
+    fromPost.push(Number(h.startedAt) - sentAt);
+    fromSubmit.push(Number(h.startedAt) - h.submittedAt);
     await sleep(20);
   }
   return { fromPost, fromSubmit };
@@ -102,7 +103,7 @@ async function deathsOf(pids: number[], k: number, timeoutMs: number): Promise<n
 /**
  * Hard time limit: busy loops (diagnostic.cpu, ignoring SIGTERM) under TASK_TIME_LIMIT=0.3 s.
  * The overshoot is the recorded duration minus the limit, and the child's death (polled) minus
- * the record's started_at minus the limit.
+ * the task's started_at (processedOn) minus the limit.
  */
 async function timeLimits(api: SluiceApi, redis: Redis, worker: SluiceWorker, n: number, limitS: number): Promise<{ duration: number[]; death: number[]; errors: string[] }> {
   const duration: number[] = [];
@@ -116,8 +117,8 @@ async function timeLimits(api: SluiceApi, redis: Redis, worker: SluiceWorker, n:
     const d = await firstDeath(pids, 30_000);
     const h = await until('task to fail', 10_000, 5, statusIs(redis, id, 'failed', 'retrying', 'completed'));
     duration.push(Number(h.duration) * 1000 - limitS * 1000);
-    death.push(performance.timeOrigin + d.at - Number(h.started_at) - limitS * 1000);
-    errors.push((JSON.parse(h.error ?? '{}') as { type?: string }).type ?? h.status ?? '?');
+    death.push(performance.timeOrigin + d.at - Number(h.startedAt) - limitS * 1000);
+    errors.push(h.error?.type ?? h.status);
     await sleep(150);
   }
   return { duration, death, errors };
@@ -202,9 +203,7 @@ export async function latencyPhase(ctx: Ctx): Promise<void> {
       const ids = (await batchAvailable(api.http)) ? await submitBatches(api.http, p.lateN, 1000, 1) : await submitSerial(api.http, p.lateN);
       worker = await startWorker(ctx.run, redis.url, PREFIX, { WORKER_CONCURRENCY: '2', WORKER_PREFETCH_MULTIPLIER: '1', WORKER_MAX_TASKS_PER_CHILD: recycle }, label);
       const done = await waitFinished(redis.client, PREFIX, before + p.lateN, 120_000);
-      const pipe = redis.client.pipeline();
-      for (const id of ids) pipe.hget(`${PREFIX}:task:${id}`, 'started_at');
-      const starts = ((await pipe.exec()) ?? []).map(([, v]) => Number(v)).filter((v) => v > 0);
+      const starts = (await taskRecords(redis.client, PREFIX, ids)).map((r) => r?.startedAt ?? 0).filter((v) => v > 0);
       const seconds = (performance.timeOrigin + done.at - Math.min(...starts)) / 1000;
       await worker.stop();
       worker = null;

@@ -3,17 +3,23 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppConfig } from '../config/configuration';
 import { HttpExceptionFilter } from '../common/http-exception.filter';
+import { DEFAULT_BODY_LIMIT, edgeAdapterOptions } from '../edge/adapter-options';
+import { HttpEdge } from '../edge/http-edge';
 import { formatValidationErrors } from '../tasks/validation.util';
-import { logLevels } from './logging';
+import { RequestLogger, logLevels } from './logging';
 
-/** Builds the app; entry points close it on signals themselves (see closeOnSignals). */
-export async function createHttpApp(module: unknown, config: AppConfig, bodyLimitBytes: number): Promise<NestFastifyApplication> {
+/**
+ * Builds the app; entry points close it on signals themselves (see closeOnSignals). The module must
+ * import EdgeModule: its hooks are installed here, before any route is registered.
+ */
+export async function createHttpApp(module: unknown, config: AppConfig, bodyLimitBytes = DEFAULT_BODY_LIMIT): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     module as Type,
-    // Long ids must reach the controller (and get a 404), not Fastify's 414.
-    new FastifyAdapter({ bodyLimit: bodyLimitBytes, logger: false, routerOptions: { maxParamLength: 1024 } }),
-    { logger: logLevels(config.logLevel), abortOnError: false },
+    new FastifyAdapter(edgeAdapterOptions(config.server, bodyLimitBytes)),
+    // No Nest body parsers: HttpEdge registers the only one (JSON), so other types get 415.
+    { logger: new RequestLogger({ logLevels: logLevels(config.logLevel) }), abortOnError: false, bodyParser: false },
   );
+  await app.get(HttpEdge).install(app.getHttpAdapter().getInstance());
   app.useGlobalFilters(new HttpExceptionFilter());
   app.useGlobalPipes(
     new ValidationPipe({

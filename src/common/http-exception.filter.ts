@@ -1,4 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
 import {
   IdempotencyConflictError,
   InvalidPayloadError,
@@ -33,6 +34,19 @@ export function domainStatus(error: unknown): number | undefined {
   return undefined;
 }
 
+/**
+ * A plain error that Fastify marked as the client's (a 4xx `statusCode`): the request stream failing
+ * while the body is read, such as a client that hung up mid-upload. Not a server fault, so it is
+ * neither logged with a stack nor answered 500.
+ */
+function clientFault(exception: unknown): { status: number; body: { detail: string } } | undefined {
+  if (!(exception instanceof Error)) return undefined;
+  const { statusCode, code } = exception as Error & { statusCode?: unknown; code?: unknown };
+  if (typeof statusCode !== 'number' || statusCode < 400 || statusCode > 499) return undefined;
+  const detail = code === 'ECONNRESET' ? 'Request aborted by the client' : (STATUS_CODES[statusCode] ?? 'Bad request');
+  return { status: statusCode, body: { detail } };
+}
+
 /** Every error leaves as `{"detail": ...}`; an unexpected one is logged with its stack and never shown. */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
@@ -62,6 +76,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
       if (status >= 500) this.logger.error(exception.stack ?? exception.message);
       return { status, body: { detail } };
     }
+    const client = clientFault(exception);
+    if (client) return client;
     this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     return { status: HttpStatus.INTERNAL_SERVER_ERROR, body: { detail: 'Internal server error' } };
   }

@@ -1,4 +1,5 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
+import { ConfigModule as NestConfigModule } from '@nestjs/config';
 import { AppConfig } from './configuration';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -8,7 +9,10 @@ export const ALERT_CONFIG = Symbol('ALERT_CONFIG');
 export const REDIS_CONFIG = Symbol('REDIS_CONFIG');
 export const SERVER_CONFIG = Symbol('SERVER_CONFIG');
 
-/** Provides the config validated by the entry point, whole and as per-feature slices. */
+/**
+ * Provides the config validated by the entry point (see environment.ts), whole and as per-feature
+ * slices, and also as @nestjs/config's ConfigService under the key `sluice`.
+ */
 @Global()
 @Module({})
 export class ConfigModule {
@@ -21,6 +25,11 @@ export class ConfigModule {
       { provide: WORKER_CONFIG, useValue: config.worker },
       { provide: ALERT_CONFIG, useValue: config.alerts },
     ];
-    return { module: ConfigModule, providers, exports: providers.map((p) => p.provide) };
+    return {
+      module: ConfigModule,
+      imports: [NestConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, ignoreEnvVars: true, load: [() => ({ sluice: config })] })],
+      providers,
+      exports: providers.map((p) => p.provide),
+    };
   }
 }

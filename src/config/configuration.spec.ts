@@ -1,12 +1,23 @@
 import { ConfigError } from './config.errors';
 import { loadConfig, requireApiKeys } from './configuration';
+import { sha256Hex } from './api-keys';
 
 const load = (env: Record<string, string>) => loadConfig(env);
 
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
     const c = load({});
-    expect(c.server).toEqual({ port: 3000, apiKeys: [], bodyLimitBytes: 16 * 1024 * 1024 });
+    expect(c.server).toEqual({
+      port: 3000,
+      apiKeys: [],
+      bodyLimitBytes: 16 * 1024 * 1024,
+      timeouts: { request: 60, headers: 10, keepAlive: 65 },
+      jsonMaxDepth: 64,
+      trustProxy: false,
+      rateLimit: { perKey: 6000, unauthenticatedPerIp: 60 },
+      docsAccess: 'open',
+      metricsAccess: 'open',
+    });
     expect(c.redis).toEqual({ url: 'redis://127.0.0.1:6379', prefix: 'sluice' });
     expect(c.task).toEqual({
       timeLimit: 600,
@@ -55,7 +66,10 @@ describe('loadConfig', () => {
 
   it('parses lists and booleans', () => {
     const c = load({ API_KEYS: ' a , b,,', WORKER_QUEUES: 'cpu_intensive, cpu_intensive', TASK_RETRY_JITTER: 'false', ENABLE_DIAGNOSTIC_TASKS: 'true', QUEUE_PREFIX: 'sluice.prod-1' });
-    expect(c.server.apiKeys).toEqual(['a', 'b']);
+    expect(c.server.apiKeys).toEqual([
+      { label: `key-${sha256Hex('a').slice(0, 8)}`, sha256: sha256Hex('a') },
+      { label: `key-${sha256Hex('b').slice(0, 8)}`, sha256: sha256Hex('b') },
+    ]);
     expect(c.worker.queues).toEqual(['cpu_intensive']);
     expect(c.task.retryJitter).toBe(false);
     expect(c.diagnostics.enabled).toBe(true);
@@ -109,8 +123,52 @@ describe('loadConfig', () => {
     expect(load({ ALERT_DATA_LOST_HOLD: '2.5' }).alerts.dataLostHold).toBe(2.5);
   });
 
+  it('reports every invalid variable at once, in one message naming each', () => {
+    const err = (() => {
+      try {
+        load({ PORT: 'abc', WORKER_CONCURRENCY: '0', LOG_LEVEL: 'loud' });
+      } catch (e) {
+        return e as ConfigError;
+      }
+      throw new Error('no error');
+    })();
+    expect(err.problems.map((p) => p.variable).sort()).toEqual(['LOG_LEVEL', 'PORT', 'WORKER_CONCURRENCY']);
+    expect(err.message).toMatch(/^Invalid configuration: .*PORT .*; .*WORKER_CONCURRENCY .*/);
+  });
+
+  it('never echoes a secret: URL passwords and key values are redacted', () => {
+    const attempt = (env: Record<string, string>): string => {
+      try {
+        load(env);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'no error';
+    };
+    const sentinel = attempt({ REDIS_URL: 'redis+sentinel://admin:S3cretPw@sentinel-0' });
+    expect(sentinel).toMatch(/^Invalid configuration: REDIS_URL /);
+    expect(sentinel).not.toContain('S3cretPw');
+    expect(sentinel).toContain('admin:***@sentinel-0');
+    const tokenOnly = attempt({ REDIS_URL: 'redis+cluster://T0ken-only@n1' });
+    expect(tokenOnly).not.toContain('T0ken-only');
+    const keys = attempt({ API_KEYS: 'bad label!:Sup3rSecretKey,ok:another-secret-key', API_KEY_HASHES: 'zz' });
+    expect(keys).toMatch(/API_KEYS entry 1 has a label/);
+    expect(keys).toMatch(/API_KEY_HASHES entry 1 is not a SHA-256/);
+    for (const secret of ['Sup3rSecretKey', 'another-secret-key', 'zz']) expect(keys).not.toContain(secret);
+  });
+
+  it('reads labelled keys and key hashes; a key without a label is called key- and 8 hex digits of its SHA-256', () => {
+    const h = sha256Hex('ops-secret-key');
+    const c = load({ API_KEYS: 'billing:billing-secret-key,plain-secret-key', API_KEY_HASHES: `ops:${h},${sha256Hex('x').toUpperCase()}` });
+    expect(c.server.apiKeys.map((k) => k.label)).toEqual(['billing', `key-${sha256Hex('plain-secret-key').slice(0, 8)}`, 'ops', `key-${sha256Hex('x').slice(0, 8)}`]);
+    expect(c.server.apiKeys[2].sha256).toBe(h);
+    expect(JSON.stringify(c.server)).not.toContain('billing-secret-key');
+    expect(() => load({ API_KEYS: 'a:k1,a:k2' })).toThrow(/label a to more than one key/);
+  });
+
   it('requires API keys for the production entry points', () => {
     expect(() => requireApiKeys(load({}))).toThrow(/API_KEYS/);
     expect(() => requireApiKeys(load({ API_KEYS: 'k' }))).not.toThrow();
+    expect(() => requireApiKeys(load({ API_KEY_HASHES: sha256Hex('k') }))).not.toThrow();
   });
 });

@@ -1,12 +1,25 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
-import { ConfigError } from './config.errors';
-import { ENV_VARIABLES, EnvironmentVariables, LogLevelName } from './env.schema';
+import { ConfigError, ConfigProblem, shownValue } from './config.errors';
+import { ENV_VARIABLES, EndpointAccess, EnvironmentVariables, LogLevelName } from './env.schema';
+import { ApiKeyEntry, parseApiKeys } from './api-keys';
+import { parseTrustProxy } from './trust-proxy';
 
 export interface ServerConfig {
   port: number;
-  apiKeys: string[];
+  /** Accepted keys, by label and SHA-256: API_KEYS and API_KEY_HASHES together. */
+  apiKeys: ApiKeyEntry[];
+  /** The two submit routes only; every other route takes at most 64 KiB. */
   bodyLimitBytes: number;
+  /** Seconds a client may take to send its request; none of them bounds the answer. */
+  timeouts: { request: number; headers: number; keepAlive: number };
+  jsonMaxDepth: number;
+  /** Fastify's trustProxy: whether, or for which proxies, X-Forwarded-For is believed. */
+  trustProxy: boolean | string[];
+  /** Requests per minute; 0 = no limit. */
+  rateLimit: { perKey: number; unauthenticatedPerIp: number };
+  docsAccess: EndpointAccess;
+  metricsAccess: EndpointAccess;
 }
 
 export interface RedisConfig {
@@ -79,53 +92,49 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     if (value !== undefined) raw[key] = value;
   }
   const vars = plainToInstance(EnvironmentVariables, raw, { exposeDefaultValues: true });
-  const errors = validateSync(vars, { skipMissingProperties: false, forbidUnknownValues: false });
-  if (errors.length > 0) {
-    const first = errors[0];
-    const detail = Object.values(first.constraints ?? {})[0] ?? 'is invalid';
-    throw new ConfigError(first.property, `${detail} (got ${JSON.stringify(raw[first.property])})`);
-  }
+  // Every problem is reported at once, each naming its variable, so one boot shows them all.
+  const problems: ConfigProblem[] = validateSync(vars, { skipMissingProperties: false, forbidUnknownValues: false }).map((e) => ({
+    variable: e.property,
+    detail: `${Object.values(e.constraints ?? {})[0] ?? 'is invalid'} (got ${shownValue(e.property, raw[e.property])})`,
+  }));
+  const invalid = new Set(problems.map((p) => p.variable));
+  const check = (ok: boolean, variable: string, detail: string, ...uses: string[]): void => {
+    // A rule between two variables is only checked when both are valid on their own.
+    if (!ok && ![variable, ...uses].some((v) => invalid.has(v))) problems.push({ variable, detail });
+  };
 
-  if (vars.TASK_SOFT_TIME_LIMIT >= vars.TASK_TIME_LIMIT) {
-    throw new ConfigError('TASK_SOFT_TIME_LIMIT', `must be below TASK_TIME_LIMIT (${vars.TASK_TIME_LIMIT})`);
-  }
-  if (vars.TASK_RETRY_BACKOFF_MAX < vars.TASK_RETRY_BACKOFF) {
-    throw new ConfigError('TASK_RETRY_BACKOFF_MAX', `must not be below TASK_RETRY_BACKOFF (${vars.TASK_RETRY_BACKOFF})`);
-  }
-  if (vars.ALERT_FAILURE_RATE_CRITICAL < vars.ALERT_FAILURE_RATE_WARNING) {
-    throw new ConfigError('ALERT_FAILURE_RATE_CRITICAL', 'must not be below ALERT_FAILURE_RATE_WARNING');
-  }
-  if (vars.ALERT_TASK_DURATION_CRITICAL < vars.ALERT_TASK_DURATION_WARNING) {
-    throw new ConfigError('ALERT_TASK_DURATION_CRITICAL', 'must not be below ALERT_TASK_DURATION_WARNING');
-  }
-  if (vars.ALERT_MEMORY_CRITICAL_MB < vars.ALERT_MEMORY_WARNING_MB) {
-    throw new ConfigError('ALERT_MEMORY_CRITICAL_MB', 'must not be below ALERT_MEMORY_WARNING_MB');
-  }
-  if (vars.WORKER_PORT === vars.PORT) {
-    throw new ConfigError('WORKER_PORT', `must differ from PORT (${vars.PORT})`);
-  }
+  check(vars.TASK_SOFT_TIME_LIMIT < vars.TASK_TIME_LIMIT, 'TASK_SOFT_TIME_LIMIT', `must be below TASK_TIME_LIMIT (${vars.TASK_TIME_LIMIT})`, 'TASK_TIME_LIMIT');
+  check(vars.TASK_RETRY_BACKOFF_MAX >= vars.TASK_RETRY_BACKOFF, 'TASK_RETRY_BACKOFF_MAX', `must not be below TASK_RETRY_BACKOFF (${vars.TASK_RETRY_BACKOFF})`, 'TASK_RETRY_BACKOFF');
+  check(vars.ALERT_FAILURE_RATE_CRITICAL >= vars.ALERT_FAILURE_RATE_WARNING, 'ALERT_FAILURE_RATE_CRITICAL', 'must not be below ALERT_FAILURE_RATE_WARNING', 'ALERT_FAILURE_RATE_WARNING');
+  check(vars.ALERT_TASK_DURATION_CRITICAL >= vars.ALERT_TASK_DURATION_WARNING, 'ALERT_TASK_DURATION_CRITICAL', 'must not be below ALERT_TASK_DURATION_WARNING', 'ALERT_TASK_DURATION_WARNING');
+  check(vars.ALERT_MEMORY_CRITICAL_MB >= vars.ALERT_MEMORY_WARNING_MB, 'ALERT_MEMORY_CRITICAL_MB', 'must not be below ALERT_MEMORY_WARNING_MB', 'ALERT_MEMORY_WARNING_MB');
+  check(vars.WORKER_PORT !== vars.PORT, 'WORKER_PORT', `must differ from PORT (${vars.PORT})`, 'PORT');
+  // Node refuses a headers timeout above the request timeout, which includes the headers.
+  check(vars.API_HEADERS_TIMEOUT <= vars.API_REQUEST_TIMEOUT, 'API_HEADERS_TIMEOUT', `must not be above API_REQUEST_TIMEOUT (${vars.API_REQUEST_TIMEOUT})`, 'API_REQUEST_TIMEOUT');
+  const trustProxy = parseTrustProxy(vars.API_TRUST_PROXY, problems);
 
-  const apiKeys = (vars.API_KEYS ?? '')
-    .split(',')
-    .map((k) => k.trim())
-    .filter((k) => k.length > 0);
-  if (vars.API_KEYS !== undefined && apiKeys.length === 0) {
-    throw new ConfigError('API_KEYS', 'must hold at least one non-empty key when set');
-  }
+  const apiKeys = parseApiKeys(vars.API_KEYS, vars.API_KEY_HASHES, problems);
 
   const queues = [...new Set(vars.WORKER_QUEUES.split(',').map((q) => q.trim()))];
   const taskQueues: Record<string, string> = {};
   for (const pair of vars.TASK_QUEUE_OVERRIDES.split(',').filter((x) => x.trim() !== '')) {
     const [name, queue] = pair.split(':').map((x) => x.trim());
-    if (name in taskQueues) throw new ConfigError('TASK_QUEUE_OVERRIDES', `names ${name} twice`);
+    check(!(name in taskQueues), 'TASK_QUEUE_OVERRIDES', `names ${name} twice`);
     taskQueues[name] = queue;
   }
+  if (problems.length > 0) throw new ConfigError(problems);
 
   return {
     server: {
       port: vars.PORT,
       apiKeys,
       bodyLimitBytes: Math.floor(vars.API_BODY_LIMIT_MB * 1024 * 1024),
+      timeouts: { request: vars.API_REQUEST_TIMEOUT, headers: vars.API_HEADERS_TIMEOUT, keepAlive: vars.API_KEEPALIVE_TIMEOUT },
+      jsonMaxDepth: vars.API_JSON_MAX_DEPTH,
+      trustProxy,
+      rateLimit: { perKey: vars.RATE_LIMIT_PER_MINUTE, unauthenticatedPerIp: vars.RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE },
+      docsAccess: vars.API_DOCS_ACCESS,
+      metricsAccess: vars.API_METRICS_ACCESS,
     },
     redis: { url: vars.REDIS_URL ?? DEFAULT_REDIS_URL, prefix: vars.QUEUE_PREFIX },
     task: {
@@ -169,6 +178,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
 /** The API and the worker both refuse to run unauthenticated in production. */
 export function requireApiKeys(config: AppConfig): void {
   if (config.server.apiKeys.length === 0) {
-    throw new ConfigError('API_KEYS', 'must be set (comma-separated keys); `npm start` generates one for local use');
+    throw new ConfigError('API_KEYS', 'or API_KEY_HASHES must be set (comma-separated [label:]key or [label:]sha256hex); `npm start` generates a key for local use');
   }
 }

@@ -66,6 +66,13 @@ const Bool = (): PropertyDecorator => {
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'verbose'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
 
+/** /docs and /metrics: served to anyone, only with a valid X-API-Key, or not at all. */
+export const ENDPOINT_ACCESS = ['open', 'key', 'off'] as const;
+export type EndpointAccess = (typeof ENDPOINT_ACCESS)[number];
+
+/** A boolean, or proxy addresses and CIDRs (each is checked in loadConfig). */
+const TRUST_PROXY_PATTERN = /^\s*(true|false|[0-9A-Fa-f.:/]+(\s*,\s*[0-9A-Fa-f.:/]+)*)\s*$/;
+
 /**
  * Every variable Sluice reads, with its default. Property names are the variable names so that a
  * validation error names the variable the operator has to fix.
@@ -85,7 +92,27 @@ export class EnvironmentVariables {
   })
   QUEUE_PREFIX = 'sluice';
   @IsOptional() @IsString() API_KEYS?: string;
+  @IsOptional() @IsString() API_KEY_HASHES?: string;
   @Num(0.001, 1024) API_BODY_LIMIT_MB = 16;
+  // How long a client may take to send its request (headers, the whole request, the next request on
+  // a kept-alive connection). They bound receiving only: a slow answer is never cut by them.
+  @Seconds(0.1, 3600) API_REQUEST_TIMEOUT = 60;
+  @Seconds(0.1, 3600) API_HEADERS_TIMEOUT = 10;
+  @Seconds(0.1, 3600) API_KEEPALIVE_TIMEOUT = 65;
+  /** Deeper JSON bodies get 422 before validation: class-transformer recurses and overflows the stack. */
+  @Int(1, 1000) API_JSON_MAX_DEPTH = 64;
+  @Matches(TRUST_PROXY_PATTERN, {
+    message: 'must be true, false, or a comma-separated list of proxy addresses or CIDRs',
+  })
+  API_TRUST_PROXY = 'false';
+  @IsIn(ENDPOINT_ACCESS as unknown as string[], { message: `must be one of ${ENDPOINT_ACCESS.join(', ')}` })
+  API_DOCS_ACCESS: EndpointAccess = 'open';
+  @IsIn(ENDPOINT_ACCESS as unknown as string[], { message: `must be one of ${ENDPOINT_ACCESS.join(', ')}` })
+  API_METRICS_ACCESS: EndpointAccess = 'open';
+  /** Requests per minute per API key, across all API pods; 0 turns the limit off. */
+  @Int(0, 100_000_000) RATE_LIMIT_PER_MINUTE = 6000;
+  /** Requests per minute per client IP for requests without a valid key; 0 turns the limit off. */
+  @Int(0, 100_000_000) RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE = 60;
 
   @Seconds(0.05, 7 * 24 * 3600) TASK_TIME_LIMIT = 600;
   @Seconds(0.01, 7 * 24 * 3600) TASK_SOFT_TIME_LIMIT = 540;
@@ -129,4 +156,4 @@ export class EnvironmentVariables {
   LOG_LEVEL: LogLevelName = 'info';
 }
 
-export const ENV_VARIABLES = [...Object.keys(new EnvironmentVariables()), 'REDIS_URL', 'API_KEYS'];
+export const ENV_VARIABLES = [...Object.keys(new EnvironmentVariables()), 'REDIS_URL', 'API_KEYS', 'API_KEY_HASHES'];

@@ -37,6 +37,10 @@ export const METRIC = {
   alertActive: 'sluice_alert_active',
   /** gauge: 1 while this API pod reports redis_data_lost (ALERT_DATA_LOST_HOLD after a wiped Redis was found) */
   redisDataLost: 'sluice_redis_data_lost',
+  /** counter {reason="api_key|client_ip"}: requests answered 429, per API key or per client IP (no valid key) */
+  httpRateLimited: 'sluice_http_rate_limited_total',
+  /** counter {reason="missing|invalid"}: requests answered 401 */
+  httpAuthFailures: 'sluice_http_auth_failures_total',
 } as const;
 
 export const RUNTIME_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 240, 300, 480, 540, 570, 600, 900, 1800];

@@ -1,6 +1,6 @@
-import { Controller, Get, UseGuards } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProperty, ApiSecurity, ApiServiceUnavailableResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
-import { API_KEY_SCHEME, ApiKeyGuard } from '../common/api-key.guard';
+import { Controller, Get } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProperty, ApiSecurity, ApiServiceUnavailableResponse, ApiTags, ApiTooManyRequestsResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { API_KEY_SCHEME } from '../common/api-key';
 import { StoreUnavailableError } from '../tasks/task.errors';
 import { AlertEvaluator, HealthReport } from './alert-evaluator.service';
 import { TaskMetricsSnapshot, TaskStats } from './task-stats.service';
@@ -45,8 +45,9 @@ class HealthResponseDto implements HealthReport {
 @ApiTags('monitoring')
 @ApiSecurity(API_KEY_SCHEME)
 @ApiUnauthorizedResponse({ description: 'Invalid or missing API key' })
+@ApiTooManyRequestsResponse({ description: 'Over RATE_LIMIT_PER_MINUTE for this key; see Retry-After' })
 @ApiServiceUnavailableResponse({ description: 'Redis is unreachable' })
-@UseGuards(ApiKeyGuard)
+// X-API-Key is checked by the edge's onRequest hook (ApiGate).
 @Controller('api/v1/tasks')
 export class MetricsController {
   constructor(

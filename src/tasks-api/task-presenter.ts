@@ -20,6 +20,7 @@ export function presentTask(r: TaskRecord): TaskStatusDto {
     error: r.error,
     cancelled_at: iso(r.cancelledAt),
     next_retry_at: iso(r.nextRetryAt),
+    submitted_by: r.submittedBy,
   };
 }
 

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -10,9 +10,11 @@ import {
   ApiPayloadTooLargeResponse,
   ApiSecurity,
   ApiServiceUnavailableResponse,
+  ApiTooManyRequestsResponse,
   ApiTags,
   ApiUnauthorizedResponse,
   ApiUnprocessableEntityResponse,
+  ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
 import { TaskCancellation } from '../tasks/task-cancellation.service';
 import { TaskQuery } from '../tasks/task-query.service';
@@ -20,7 +22,7 @@ import { SubmitRequest, SubmitResult, TaskSubmitter } from '../tasks/task-submit
 import { domainStatus } from '../common/http-exception.filter';
 import { formatValidationErrors } from '../tasks/validation.util';
 import { validateSync } from 'class-validator';
-import { API_KEY_SCHEME, ApiKeyGuard } from '../common/api-key.guard';
+import { API_KEY_SCHEME, AuthenticatedRequest } from '../common/api-key';
 import { ListTasksQuery } from './dto/list-tasks.query';
 import { MAX_BATCH, SubmitBatchDto, SubmitTaskDto } from './dto/submit-task.dto';
 import {
@@ -39,10 +41,12 @@ interface StatusReply {
   status(code: number): unknown;
 }
 
-function toRequest(body: SubmitTaskDto): SubmitRequest {
+/** `submittedBy`: the label of the key that authenticated the request, never the key. */
+function toRequest(body: SubmitTaskDto, submittedBy: string | undefined): SubmitRequest {
   return {
     taskName: body.task_name,
     payload: body.payload ?? {},
+    submittedBy,
     options: {
       priority: body.options?.priority,
       delaySeconds: body.options?.delay_seconds,
@@ -58,8 +62,9 @@ function presentSubmitted(task: SubmitResult['task']): TaskSubmittedDto {
 @ApiTags('tasks')
 @ApiSecurity(API_KEY_SCHEME)
 @ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Invalid or missing API key' })
+@ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'Over RATE_LIMIT_PER_MINUTE for this key; see Retry-After' })
 @ApiServiceUnavailableResponse({ type: ErrorResponseDto, description: 'Redis is unreachable' })
-@UseGuards(ApiKeyGuard)
+// X-API-Key is checked by the edge's onRequest hook (ApiGate), before the body is read.
 @Controller('api/v1/tasks')
 export class TasksController {
   constructor(
@@ -75,9 +80,10 @@ export class TasksController {
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'The body is not JSON' })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'idempotency_key reused with another task_name or payload' })
   @ApiPayloadTooLargeResponse({ type: ErrorResponseDto, description: 'The body is over API_BODY_LIMIT_MB' })
+  @ApiUnsupportedMediaTypeResponse({ type: ErrorResponseDto, description: 'The body is not application/json' })
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'Invalid body, unknown task_name or invalid payload' })
-  async submit(@Body() body: SubmitTaskDto, @Res({ passthrough: true }) reply: StatusReply): Promise<TaskSubmittedDto> {
-    const { created, task } = await this.submitter.submit(toRequest(body));
+  async submit(@Body() body: SubmitTaskDto, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) reply: StatusReply): Promise<TaskSubmittedDto> {
+    const { created, task } = await this.submitter.submit(toRequest(body, req.apiKeyLabel));
     reply.status(created ? HttpStatus.CREATED : HttpStatus.OK);
     return presentSubmitted(task);
   }
@@ -88,14 +94,15 @@ export class TasksController {
   @ApiOkResponse({ type: BatchResultDto, description: 'Every item processed; see each status_code' })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'The body is not JSON' })
   @ApiPayloadTooLargeResponse({ type: ErrorResponseDto, description: 'The body is over API_BODY_LIMIT_MB' })
+  @ApiUnsupportedMediaTypeResponse({ type: ErrorResponseDto, description: 'The body is not application/json' })
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: `tasks is not an array of 1 to ${MAX_BATCH} objects` })
-  async submitBatch(@Body() body: SubmitBatchDto): Promise<BatchResultDto> {
+  async submitBatch(@Body() body: SubmitBatchDto, @Req() req: AuthenticatedRequest): Promise<BatchResultDto> {
     const items: BatchItemResultDto[] = new Array(body.tasks.length);
     const requests: { index: number; req: SubmitRequest }[] = [];
     body.tasks.forEach((dto, index) => {
       const errors = validateSync(dto, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: false });
       if (errors.length) items[index] = { index, status_code: HttpStatus.UNPROCESSABLE_ENTITY, detail: `Validation failed: ${formatValidationErrors(errors).join('; ')}` };
-      else requests.push({ index, req: toRequest(dto) });
+      else requests.push({ index, req: toRequest(dto, req.apiKeyLabel) });
     });
     const results = await this.submitter.submitMany(requests.map((r) => r.req));
     results.forEach((result, i) => {

@@ -13,6 +13,8 @@ import { IdempotencyConflictError, TaskError, TaskNotFoundError } from './task.e
 export interface SubmitRequest {
   taskName: string;
   payload: unknown;
+  /** The label of the API key that submitted it. */
+  submittedBy?: string;
   options?: SubmitOptions & { idempotencyKey?: string };
 }
 
@@ -102,6 +104,7 @@ export class TaskSubmitter {
         timestamp,
         fingerprint: key === undefined ? '' : fingerprint({ task_name: req.taskName, payload: req.payload }),
         ttlSeconds: type.policy.resultExpires,
+        submittedBy: req.submittedBy ?? '',
       },
     };
   }

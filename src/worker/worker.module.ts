@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '../config/config.module';
 import { AppConfig } from '../config/configuration';
 import { DurabilityModule } from '../durability/durability.module';
+import { EdgeModule } from '../edge/edge.module';
 import { HealthModule } from '../health/health.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { ChildPoolHealthIndicator } from '../processor/pool-health';
@@ -17,6 +18,7 @@ export class WorkerModule {
       imports: [
         ConfigModule.forRoot(config),
         RedisModule,
+        EdgeModule.forWorker(),
         ProcessorModule,
         MetricsModule.forWorker(),
         // Logs Redis durability problems, and records a data loss this worker notices first.

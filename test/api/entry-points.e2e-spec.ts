@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { resolveDevRedis } from '../../src/app/dev-redis';
@@ -16,7 +19,7 @@ describe('entry points', () => {
   it.each(['main.ts', 'worker.ts'])('%s refuses to start without API_KEYS', async (entry) => {
     const p = spawnEntry(entry, { REDIS_URL: redis.url });
     expect((await p.exited).code).toBe(1);
-    expect(p.output()).toMatch(/Invalid configuration: API_KEYS must be set/);
+    expect(p.output()).toMatch(/Invalid configuration: API_KEYS or API_KEY_HASHES must be set/);
   }, 20_000);
 
   it.each([
@@ -29,6 +32,28 @@ describe('entry points', () => {
     expect(p.output()).toMatch(new RegExp(`^Invalid configuration: ${name} `, 'm'));
     expect(p.output()).not.toMatch(/\n\s+at /);
   }, 20_000);
+
+  it('names every invalid variable in one message', async () => {
+    const p = spawnEntry('main.ts', { REDIS_URL: redis.url, API_KEYS: 'k', PORT: 'abc', WORKER_CONCURRENCY: '0' });
+    expect((await p.exited).code).toBe(1);
+    expect(p.output()).toMatch(/^Invalid configuration: .*PORT .*; .*WORKER_CONCURRENCY /m);
+  }, 20_000);
+
+  it('reads .env from the working directory in development, and not with NODE_ENV=production', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-env-'));
+    try {
+      writeFileSync(join(dir, '.env'), 'WORKER_CONCURRENCY=0\nAPI_KEYS=from-dotenv-key\n');
+      const dev = spawnEntry('main.ts', { REDIS_URL: redis.url }, dir);
+      expect((await dev.exited).code).toBe(1);
+      expect(dev.output()).toMatch(/^Invalid configuration: WORKER_CONCURRENCY /m);
+      expect(dev.output()).not.toContain('from-dotenv-key');
+      const prod = spawnEntry('main.ts', { REDIS_URL: redis.url, NODE_ENV: 'production' }, dir);
+      expect((await prod.exited).code).toBe(1);
+      expect(prod.output()).toMatch(/Invalid configuration: API_KEYS or API_KEY_HASHES must be set/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 
   describe('npm start (src/dev.ts)', () => {
     let dev: Spawned;

@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import request from 'supertest';
 import { QueueKeys } from '../../src/tasks/lifecycle/task-keys';
 import { BullDriver } from '../support/bull';
+import { sha256Hex } from '../../src/config/api-keys';
 import { TEST_API_KEY, startApi, testConfig } from '../support/app';
 import { TestRedis, startTestRedis } from '../support/redis';
 
@@ -173,6 +174,7 @@ describe('Tasks API (real Redis, no worker)', () => {
         error: null,
         cancelled_at: null,
         next_retry_at: null,
+        submitted_by: `key-${sha256Hex(TEST_API_KEY).slice(0, 8)}`,
       });
     });
 
@@ -313,9 +315,12 @@ describe('Tasks API (real Redis, no worker)', () => {
   });
 
   describe('errors and docs', () => {
-    it('answers unknown routes with 404 {detail}', async () => {
-      const res = await api().get('/api/v2/nothing').expect(404);
+    it('answers unknown routes with 404 {detail}; under /api only once the key is checked', async () => {
+      const res = await api().get('/api/v2/nothing').set('X-API-Key', TEST_API_KEY).expect(404);
       expect(res.body).toEqual({ detail: expect.any(String) });
+      // The key is checked before routing, so an unauthenticated caller learns nothing of /api's paths.
+      expect((await api().get('/api/v2/nothing').expect(401)).body).toEqual({ detail: 'Invalid or missing API key' });
+      expect((await api().get('/nothing').expect(404)).body).toEqual({ detail: expect.any(String) });
     });
 
     it('answers 415 {detail} for an unsupported content type', async () => {
@@ -329,10 +334,11 @@ describe('Tasks API (real Redis, no worker)', () => {
       expect(doc.components.securitySchemes['api-key']).toEqual({ type: 'apiKey', in: 'header', name: 'X-API-Key' });
       const tasks = doc.paths['/api/v1/tasks'];
       const one = doc.paths['/api/v1/tasks/{task_id}'];
-      expect(Object.keys(tasks.post.responses).sort()).toEqual(['200', '201', '400', '401', '409', '413', '422', '503']);
-      expect(Object.keys(one.delete.responses).sort()).toEqual(['200', '202', '400', '401', '404', '503']);
-      expect(Object.keys(one.get.responses).sort()).toEqual(['200', '401', '404', '503']);
-      expect(Object.keys(tasks.get.responses).sort()).toEqual(['200', '401', '422', '503']);
+      // 415 (not JSON) on the POST routes and 429 (rate limit) everywhere, since the front door answers them.
+      expect(Object.keys(tasks.post.responses).sort()).toEqual(['200', '201', '400', '401', '409', '413', '415', '422', '429', '503']);
+      expect(Object.keys(one.delete.responses).sort()).toEqual(['200', '202', '400', '401', '404', '429', '503']);
+      expect(Object.keys(one.get.responses).sort()).toEqual(['200', '401', '404', '429', '503']);
+      expect(Object.keys(tasks.get.responses).sort()).toEqual(['200', '401', '422', '429', '503']);
       expect(tasks.post.security).toEqual([{ 'api-key': [] }]);
       expect(tasks.post.requestBody.content['application/json'].schema.$ref).toMatch(/SubmitTaskDto/);
       expect(doc.components.schemas.TaskStatusDto.properties).toHaveProperty('next_retry_at');

@@ -10,10 +10,12 @@ export interface Spawned {
 }
 
 /** Runs a TypeScript entry point of src/ as its own Node process, as `node dist/<entry>.js` would. */
-export function spawnEntry(entry: string, env: Record<string, string>): Spawned {
-  const child = spawn(process.execPath, ['--require', '@swc-node/register', join(ROOT, 'src', entry)], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...env },
+/** `cwd`: where the entry runs, which is where it looks for a `.env` file. */
+export function spawnEntry(entry: string, env: Record<string, string>, cwd = ROOT): Spawned {
+  const child = spawn(process.execPath, ['--require', require.resolve('@swc-node/register'), join(ROOT, 'src', entry)], {
+    cwd,
+    // swc-node reads the tsconfig (decorators) from the working directory unless told where it is.
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', SWC_NODE_PROJECT: join(ROOT, 'tsconfig.json'), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

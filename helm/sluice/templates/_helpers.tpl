@@ -142,8 +142,8 @@ every Deployment, so `helm template` fails before anything is applied.
 {{- fail "worker.service.port must differ from config.WORKER_PORT while metrics.enabled: the Service's metrics port uses config.WORKER_PORT" -}}
 {{- end -}}
 {{- if not .Values.secret.existingSecret -}}
-{{- if or (not .Values.secret.API_KEYS) (not .Values.secret.REDIS_URL) -}}
-{{- fail "set secret.existingSecret (a Secret with the keys API_KEYS and REDIS_URL), or both secret.API_KEYS and secret.REDIS_URL" -}}
+{{- if or (and (not .Values.secret.API_KEYS) (not .Values.secret.API_KEY_HASHES)) (not .Values.secret.REDIS_URL) -}}
+{{- fail "set secret.existingSecret (a Secret with the keys API_KEYS or API_KEY_HASHES, and REDIS_URL), or secret.REDIS_URL with secret.API_KEYS or secret.API_KEY_HASHES" -}}
 {{- end -}}
 {{- end -}}
 {{- $as := .Values.worker.autoscaling -}}

@@ -36,6 +36,8 @@ export class TaskStatusDto {
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) cancelled_at: string | null;
   @ApiProperty({ format: 'date-time', nullable: true, type: String, description: 'When a retrying task runs again' })
   next_retry_at: string | null;
+  @ApiProperty({ nullable: true, type: String, example: 'billing', description: "The label of the API key that submitted the task (API_KEYS label:key); never the key" })
+  submitted_by: string | null;
 }
 
 export class TaskListDto {

@@ -28,6 +28,7 @@ export const TASK_FIELDS = {
   nextRetryAt: 'snr',
   lastRunFinishedAt: 'slf',
   progressMessage: 'spm',
+  submittedBy: 'sby',
 } as const;
 
 /** The hash-tagged BullMQ queue name of a Sluice queue: `cpu_intensive` → `{cpu_intensive}`. */

@@ -29,6 +29,8 @@ export interface SubmitSpec {
   /** '' unless the submission carries an idempotency key. */
   fingerprint: string;
   ttlSeconds: number;
+  /** The submitting key's label, or ''. */
+  submittedBy: string;
 }
 
 export type SubmitReply = { created: true; score: number } | { created: false; fingerprint: string; status: TaskStatus };
@@ -75,7 +77,7 @@ export class TaskLedger {
         packr.pack({ ...s.opts, jobId: s.id }),
         bullArgs,
       );
-      pipe[SUBMIT_VARIANTS[variant]](...argv, keys.base, s.id, s.taskName, s.timestamp, s.fingerprint, Math.ceil(s.ttlSeconds));
+      pipe[SUBMIT_VARIANTS[variant]](...argv, keys.base, s.id, s.taskName, s.timestamp, s.fingerprint, Math.ceil(s.ttlSeconds), s.submittedBy);
     }
     let replies: [Error | null, unknown][] | null;
     try {

@@ -28,6 +28,8 @@ export interface TaskRecord {
   cancelledAt: number | null;
   nextRetryAt: number | null;
   fingerprint: string | null;
+  /** The label of the API key that submitted the task. */
+  submittedBy: string | null;
 }
 
 /** The job-hash fields a record is read from, in the order parseRecord expects them. */
@@ -49,6 +51,7 @@ export const RECORD_FIELDS = [
   F.lastRunFinishedAt,
   F.progressMessage,
   F.fingerprint,
+  F.submittedBy,
 ] as const;
 
 const FINAL: ReadonlySet<string> = new Set([TaskStatus.Completed, TaskStatus.Failed, TaskStatus.Cancelled]);
@@ -100,5 +103,6 @@ export function parseRecord(id: string, queue: string, values: (string | null)[]
     cancelledAt: num(h[F.cancelledAt]),
     nextRetryAt: status === TaskStatus.Retrying ? num(h[F.nextRetryAt]) : null,
     fingerprint: h[F.fingerprint] || null,
+    submittedBy: h[F.submittedBy] || null,
   };
 }

@@ -1,7 +1,8 @@
 -- Submission: BullMQ's add script (any of its three variants) with Sluice's prologue and
 -- epilogue, in one atomic script. After BullMQ's three arguments come Sluice's:
 -- ARGV[4] key prefix, ARGV[5] job id, ARGV[6] task name, ARGV[7] timestamp (ms),
--- ARGV[8] idempotency fingerprint or '', ARGV[9] retention (s).
+-- ARGV[8] idempotency fingerprint or '', ARGV[9] retention (s), ARGV[10] the submitting key's
+-- label or ''.
 -- Returns {1, score} when created, {0, fingerprint, status} when the id exists (idempotent retry),
 -- {code} when BullMQ refused.
 local qp, id, name = ARGV[4], ARGV[5], ARGV[6]
@@ -24,6 +25,7 @@ local seq = redis.call('INCR', qp .. SK.seq)
 local score = string.format('%.0f', tonumber(ARGV[7]) * 4096 + seq % 4096)
 redis.call('HSET', jk, F.status, 'pending', F.score, score, F.ttl, ARGV[9])
 if ARGV[8] ~= '' then redis.call('HSET', jk, F.fingerprint, ARGV[8]) end
+if ARGV[10] ~= '' then redis.call('HSET', jk, F.submittedBy, ARGV[10]) end
 redis.call('ZADD', sl_idx(qp, nil, nil), score, id)
 redis.call('ZADD', sl_idx(qp, name, nil), score, id)
 redis.call('ZADD', sl_idx(qp, nil, 'pending'), score, id)

@@ -1,0 +1,112 @@
+import { request as httpRequest } from 'node:http';
+import { Socket, connect } from 'node:net';
+import { AddressInfo } from 'node:net';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+
+/** Listens on a free loopback port (supertest would do it per request); returns the port. */
+export async function listenLocal(app: NestFastifyApplication): Promise<number> {
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return (app.getHttpServer().address() as AddressInfo).port;
+}
+
+export interface TimedResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  /** From the first byte written to the response's status line. */
+  ms: number;
+}
+
+/** One request with a body written at once, timed to its response (the body may still be in flight). */
+export function timedRequest(port: number, method: string, path: string, headers: Record<string, string>, body?: Buffer): Promise<TimedResponse> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const req = httpRequest({ host: '127.0.0.1', port, method, path, headers: { ...headers, ...(body ? { 'content-length': String(body.length) } : {}) } }, (res) => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), ms }));
+      res.on('error', reject);
+    });
+    // The server may answer and close before the whole body is written: that is the point.
+    req.on('error', (err: NodeJS.ErrnoException) => (err.code === 'EPIPE' || err.code === 'ECONNRESET' ? undefined : reject(err)));
+    req.end(body);
+  });
+}
+
+/** A raw socket that writes `text` and collects whatever comes back until the server closes it. */
+export function rawExchange(port: number, text: string): { socket: Socket; closed: Promise<{ reply: string; ms: number }> } {
+  const socket = connect(port, '127.0.0.1');
+  const started = Date.now();
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  socket.write(text);
+  const closed = new Promise<{ reply: string; ms: number }>((resolve) => {
+    socket.on('close', () => resolve({ reply: Buffer.concat(chunks).toString('utf8'), ms: Date.now() - started }));
+    socket.on('error', () => undefined);
+  });
+  return { socket, closed };
+}
+
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * Requests with a body of `bodyBytes`, one after another, from a Node process of its own, so that
+ * the sender's work (writing megabytes) is not timed on the server's event loop, as for a real
+ * remote client. It stops once `wanted` responses have arrived, or after `maxAttempts`. The body is
+ * written in chunks, and no more once the response is in. A server that answers early and closes
+ * may reset the connection before the client reads the answer; such an attempt has status 0.
+ */
+export async function timedRequestsFromChild(
+  port: number,
+  wanted: number,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  bodyBytes: number,
+  maxAttempts = wanted * 3,
+): Promise<TimedResponse[]> {
+  const script = `
+    const http = require('node:http');
+    const [port, wanted, maxAttempts, method, path, headers, bytes] = JSON.parse(process.argv[1]);
+    const chunk = Buffer.alloc(256 * 1024, 'x');
+    const one = () => new Promise((resolve) => {
+      const started = process.hrtime.bigint();
+      const elapsed = () => Number(process.hrtime.bigint() - started) / 1e6;
+      let answered = false;
+      const req = http.request({ host: '127.0.0.1', port, method, path, agent: false,
+        headers: { ...headers, 'content-length': String(bytes) } }, (res) => {
+        answered = true;
+        const ms = elapsed();
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: text, ms }));
+        res.on('error', () => resolve({ status: res.statusCode, headers: res.headers, body: text, ms }));
+      });
+      req.on('error', (e) => { if (!answered) resolve({ status: 0, headers: {}, body: e.code || e.message, ms: elapsed() }); });
+      let sent = 0;
+      const write = () => {
+        while (!answered && sent < bytes) {
+          const n = Math.min(chunk.length, bytes - sent);
+          sent += n;
+          if (!req.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return req.once('drain', write);
+        }
+        if (sent >= bytes) req.end();
+      };
+      write();
+    });
+    (async () => {
+      const out = [];
+      for (let i = 0; i < maxAttempts && out.filter((r) => r.status !== 0).length < wanted; i++) out.push(await one());
+      process.stdout.write(JSON.stringify(out));
+    })().catch((e) => { process.stderr.write(String((e && e.stack) || e)); process.exit(1); });
+  `;
+  const { execFile } = await import('node:child_process');
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['-e', script, JSON.stringify([port, wanted, maxAttempts, method, path, headers, bodyBytes])], { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(err);
+      else if (!stdout) reject(new Error(`the sender printed nothing; stderr: ${stderr}`));
+      else resolve(JSON.parse(stdout) as TimedResponse[]);
+    });
+  });
+}
