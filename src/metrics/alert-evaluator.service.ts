@@ -135,26 +135,28 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     return undefined;
   }
 
-  /** Share of the tasks finished (completed or failed) within the window that failed, over every queue. */
+  /**
+   * Share of the tasks finished (completed or failed) within the window that failed, over every
+   * queue, from the per-second buckets the finishing scripts count; buckets older than the window
+   * are dropped here.
+   */
   private async failureRate(now: number): Promise<Alert[]> {
-    const since = now - this.cfg.window * 1000;
+    const first = Math.floor((now - this.cfg.window * 1000) / 1000);
     let all = 0;
     let failed = 0;
-    // One MULTI per queue: each queue's keys live in its own cluster slot.
     for (const queue of this.queues.names()) {
-      const k = this.queues.keys(queue);
-      const [, , a, f] = (await this.redis
-        .multi()
-        .zremrangebyscore(k.outcomes('all'), '-inf', `(${since}`)
-        .zremrangebyscore(k.outcomes('failed'), '-inf', `(${since}`)
-        .zcard(k.outcomes('all'))
-        .zcard(k.outcomes('failed'))
-        .exec())!.map(([err, v]) => {
-        if (err) throw err;
-        return Number(v);
-      });
-      all += a;
-      failed += f;
+      const key = this.queues.keys(queue).window;
+      const buckets = await this.redis.hgetall(key);
+      const stale: string[] = [];
+      for (const [field, v] of Object.entries(buckets)) {
+        const [kind, minute] = field.split(':');
+        if (Number(minute) < first) stale.push(field);
+        else {
+          all += Number(v);
+          if (kind === 'fail') failed += Number(v);
+        }
+      }
+      if (stale.length) await this.redis.hdel(key, ...stale);
     }
     if (all < this.cfg.minSamples) return [];
     const rate = percentOf(failed, all);
@@ -163,12 +165,22 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     return [{ severity, metric: 'failure_rate', value: rate, message: `Failure rate ${rate}% over the last ${this.cfg.window} seconds (${failed} of ${all} tasks)` }];
   }
 
+  /** Tasks running longer than the warning threshold: the oldest of BullMQ's active jobs, by processedOn. */
   private async taskDurations(now: number): Promise<Alert[]> {
     const since = now - this.cfg.taskDurationWarning * 1000;
     const oldest: [string, number][] = [];
     for (const queue of this.queues.names()) {
-      const flat = await this.redis.zrangebyscore(this.queues.keys(queue).running, '-inf', since, 'WITHSCORES', 'LIMIT', 0, MAX_DURATION_ALERTS);
-      for (let i = 0; i < flat.length; i += 2) oldest.push([flat[i], Number(flat[i + 1])]);
+      const k = this.queues.keys(queue);
+      // Workers push taken jobs to the head of the active list, so the tail holds the oldest.
+      const ids = await this.redis.lrange(k.active, -MAX_DURATION_ALERTS, -1);
+      if (ids.length === 0) continue;
+      const multi = this.redis.multi();
+      for (const id of ids) multi.hget(k.job(id), 'processedOn');
+      const started = ((await multi.exec()) ?? []).map(([err, v]) => (err ? null : v === null ? null : Number(v)));
+      ids.forEach((id, i) => {
+        const at = started[i];
+        if (at !== null && at !== undefined && at <= since) oldest.push([id, at]);
+      });
     }
     oldest.sort((a, b) => a[1] - b[1]);
     return oldest.slice(0, MAX_DURATION_ALERTS).map(([id, startedAt]) => {

@@ -20,7 +20,7 @@ const round2 = (n: number): number => Math.round(n * 100) / 100;
 export const percentOf = (part: number, total: number): number => (total > 0 ? round2((part / total) * 100) : 0);
 
 /**
- * The seed's JSON metrics, from counters and the running set that each status transition updates
+ * The seed's JSON metrics, from counters and BullMQ's active list, which each status transition updates
  * in Redis, so every API pod reports the same figures. Cost does not grow with tasks run.
  */
 @Injectable()
@@ -34,12 +34,12 @@ export class TaskStats {
     const h: Record<string, number> = {};
     let active = 0;
     try {
-      // One MULTI per queue (each queue's keys share a cluster slot): the counters and the running
-      // set move together in every transition script, so read together they never count a task as
+      // One MULTI per queue (each queue's keys share a cluster slot): the counters and BullMQ's active
+      // list move together in every transition script, so read together they never count a task as
       // both finished and running. Queues are summed here.
       for (const queue of this.queues.names()) {
         const k = this.queues.keys(queue);
-        const replies = await this.redis.multi().hgetall(k.stats).zcard(k.running).exec();
+        const replies = await this.redis.multi().hgetall(k.stats).llen(k.active).exec();
         const failed = replies?.find(([err]) => err);
         if (!replies || failed) throw failed?.[0] ?? new Error('MULTI was discarded');
         for (const [field, v] of Object.entries(replies[0][1] as Record<string, string>)) h[field] = (h[field] ?? 0) + Number(v);
@@ -50,6 +50,9 @@ export class TaskStats {
     }
     const n = (k: string): number => Math.round(Number(h[k] ?? 0));
     const total = n('total');
+    // A completed task counts once, under its name (see lib.lua's sl_finalize).
+    let completed = 0;
+    for (const [k, v] of Object.entries(h)) if (k.startsWith('duration_count:')) completed += Math.round(Number(v));
     const average_durations: Record<string, number> = {};
     for (const [k, v] of Object.entries(h)) {
       if (!k.startsWith('duration_sum:')) continue;
@@ -59,11 +62,11 @@ export class TaskStats {
     }
     return {
       total_tasks: total,
-      completed_tasks: n('completed'),
+      completed_tasks: completed,
       failed_tasks: n('failed'),
       retried_tasks: n('retried'),
       cancelled_tasks: n('cancelled'),
-      success_rate: percentOf(n('completed'), total),
+      success_rate: percentOf(completed, total),
       failure_rate: percentOf(n('failed'), total),
       average_durations,
       currently_running: active,

@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { ConnectionOptions, Worker } from 'bullmq';
+import { ConnectionOptions } from 'bullmq';
+import { SluiceWorker } from './sluice-worker';
 import { REDIS_CONFIG, TASK_POLICY_CONFIG, WORKER_CONFIG } from '../config/config.module';
 import { ConfigError } from '../config/config.errors';
 import { RedisConfig, TaskPolicyConfig, WorkerConfig } from '../config/configuration';
@@ -29,7 +30,7 @@ const REVOCATION_POLL_MS = 1000;
 @Injectable()
 export class QueueConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(QueueConsumer.name);
-  private workers: Worker<TaskJobData>[] = [];
+  private workers: SluiceWorker<TaskJobData>[] = [];
   private poll?: NodeJS.Timeout;
   private running = false;
 
@@ -67,6 +68,7 @@ export class QueueConsumer implements OnApplicationBootstrap, BeforeApplicationS
     clearInterval(this.poll);
     this.runner.drain();
     await Promise.all(this.workers.map((w) => w.pause(true)));
+    await Promise.all(this.workers.map((w) => w.putBackFetched()));
     const { unfinished } = await this.pool.close(this.policy.timeLimit * 1000);
     if (unfinished.length) this.logger.warn(`Shutdown deadline reached; tasks put back in the queue task_ids=${unfinished.join(',')}`);
     await Promise.all(this.workers.map((w) => w.close()));
@@ -88,8 +90,8 @@ export class QueueConsumer implements OnApplicationBootstrap, BeforeApplicationS
     if (missing.length) throw new Error(`Task types without a handler: ${missing.join(', ')}`);
   }
 
-  private createWorker(queue: string): Worker<TaskJobData> {
-    const w = new Worker<TaskJobData>(bullQueueName(queue), (job, token) => this.runner.process(job, token), {
+  private createWorker(queue: string): SluiceWorker<TaskJobData> {
+    const w: SluiceWorker<TaskJobData> = new SluiceWorker<TaskJobData>(bullQueueName(queue), (job, token) => this.runner.process(job, token, w), {
       autorun: false,
       prefix: this.redis.prefix,
       // Shared with the runner's status updates (see worker-redis.ts); BullMQ duplicates it for blocking reads.

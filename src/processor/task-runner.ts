@@ -13,6 +13,7 @@ import { TaskErrorInfo } from '../tasks/lifecycle/task-record';
 import { ChildPool } from './pool/child-pool';
 import { RunNews, RunOutcome } from './pool/pool.types';
 import { Semaphore } from './semaphore';
+import { SluiceWorker } from './sluice-worker';
 
 /** A failure as the task's error shows it: the class name is its type. */
 const info = (e: TaskError): TaskErrorInfo => ({ type: e.name, message: e.message });
@@ -77,8 +78,11 @@ export class TaskRunner {
     }
   }
 
-  /** The BullMQ processor. It always ends with WaitingError: the job has been moved, or is not ours. */
-  async process(job: Job<TaskJobData>, token?: string): Promise<never> {
+  /**
+   * The BullMQ processor. It always ends with WaitingError: the job has been moved, or is not ours.
+   * `worker` takes the next job that the final move fetched (see SluiceWorker).
+   */
+  async process(job: Job<TaskJobData>, token: string | undefined, worker?: SluiceWorker<TaskJobData>): Promise<never> {
     const taskId = job.id!;
     const held: Held = {
       base: { taskId, taskName: job.name, queue: sluiceQueueName(job.queueName) },
@@ -86,6 +90,10 @@ export class TaskRunner {
       cancelRequested: false,
       superseded: false,
       settling: false,
+      next:
+        worker && token
+          ? { allowed: () => !this.draining && worker.mayFetchNext, handOver: (moved) => worker.handOver(token, moved) }
+          : undefined,
     };
     this.held.set(taskId, held);
     try {

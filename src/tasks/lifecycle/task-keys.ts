@@ -11,18 +11,15 @@ import { TaskStatus } from '../task-status';
 export const SLUICE_KEY_SUFFIXES = {
   seq: 'sl:seq',
   stats: 'sl:stats',
-  running: 'sl:running',
-  outcomesAll: 'sl:outcomes:all',
-  outcomesFailed: 'sl:outcomes:failed',
+  /** The failure-rate window: finished tasks per second, fields `ok:<epoch s>` and `fail:<epoch s>`. */
+  window: 'sl:win',
   idx: 'sl:idx',
 } as const;
 
 /** Sluice's fields in the job hash. Short, like BullMQ's own (atm, ats, stc), since every task has them. */
 export const TASK_FIELDS = {
   status: 'sst',
-  score: 'ssq',
   fingerprint: 'sfp',
-  ttl: 'sttl',
   cancelRequestedAt: 'scx',
   cancelledAt: 'sca',
   nextRetryAt: 'snr',
@@ -58,19 +55,20 @@ export class QueueKeys {
   get stats(): string {
     return this.base + SLUICE_KEY_SUFFIXES.stats;
   }
-  get running(): string {
-    return this.base + SLUICE_KEY_SUFFIXES.running;
+  get window(): string {
+    return this.base + SLUICE_KEY_SUFFIXES.window;
   }
-  outcomes(kind: 'all' | 'failed'): string {
-    return this.base + (kind === 'all' ? SLUICE_KEY_SUFFIXES.outcomesAll : SLUICE_KEY_SUFFIXES.outcomesFailed);
+  /** BullMQ's list of the jobs workers hold now. */
+  get active(): string {
+    return this.base + 'active';
   }
-  /** List indexes: sorted sets scored by submission (see the add epilogue), newest last. */
-  index(filter: IndexFilter): string {
-    let key = this.base + SLUICE_KEY_SUFFIXES.idx;
-    if (filter.taskName !== undefined) key += `:name:${filter.taskName}`;
-    if (filter.status !== undefined) key += `:status:${filter.status}`;
-    if (filter.taskName === undefined && filter.status === undefined) key += ':all';
-    return key;
+  /**
+   * List indexes: sorted sets scored by submission (see the add epilogue), one of all tasks and
+   * one per task name. A status filter is applied while reading (see list.lua): per-status indexes
+   * would cost four more commands and two more entries for every task.
+   */
+  index(filter: Pick<IndexFilter, 'taskName'>): string {
+    return this.base + SLUICE_KEY_SUFFIXES.idx + (filter.taskName === undefined ? ':all' : `:name:${filter.taskName}`);
   }
   /** BullMQ's own sets of finished jobs. */
   finished(kind: 'completed' | 'failed'): string {

@@ -6,7 +6,8 @@ import { REDIS_CLIENT } from '../../redis/redis.module';
 import { TaskStatus } from '../task-status';
 import { OutcomeUnknownError, StoreUnavailableError } from '../task.errors';
 import { TaskQueues } from '../task-queues';
-import { IndexFilter, QueueKeys } from './task-keys';
+import { TaskRegistry } from '../task-registry';
+import { IndexFilter, QueueKeys, TASK_FIELDS } from './task-keys';
 import { RECORD_FIELDS, TaskRecord, parseRecord } from './task-record';
 import { SUBMIT_VARIANTS, SubmitVariant } from './lifecycle-scripts';
 
@@ -50,7 +51,13 @@ export class TaskLedger {
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     private readonly queues: TaskQueues,
+    private readonly registry: TaskRegistry,
   ) {}
+
+  /** How long a queue's finished tasks are kept: the longest TASK_RESULT_EXPIRES of its types. */
+  retention(queue: string): number {
+    return Math.max(0, ...this.registry.all().filter((t) => t.policy.queue === queue).map((t) => t.policy.resultExpires));
+  }
 
   private keys(queue: string): QueueKeys {
     return this.queues.keys(queue);
@@ -100,35 +107,57 @@ export class TaskLedger {
     const queues = this.queues.names();
     const values = await this.call(() => Promise.all(queues.map((queue) => this.redis.hmget(this.keys(queue).job(id), ...RECORD_FIELDS))));
     for (const [i, queue] of queues.entries()) {
-      const r = parseRecord(id, queue, values[i], now);
+      const r = parseRecord(id, queue, values[i], now, this.retention(queue));
       if (r) return r;
     }
     return null;
   }
 
-  /** One page, newest first, across queues: each queue's index is paged by the same score. */
+  /**
+   * One page, newest first, across queues: each queue's index is paged by the same score. A status
+   * filter is applied while reading, so a page may hold fewer than `limit` tasks; `nextCursor`
+   * is null only when nothing is left.
+   */
   async list(filter: IndexFilter, limit: number, cursor?: number): Promise<{ items: TaskRecord[]; nextCursor: number | null }> {
     const now = Date.now();
     const queues = this.queues.names();
+    const statusAt = RECORD_FIELDS.indexOf(TASK_FIELDS.status) + 1;
+    const finishedAt = RECORD_FIELDS.indexOf('finishedOn') + 1;
     const replies = await this.call(() =>
       Promise.all(
         queues.map((queue) => {
           const k = this.keys(queue);
           const max = cursor === undefined ? '+inf' : String(cursor);
-          return (this.redis as unknown as Record<string, Cmd>).sluiceList(k.index(filter), max, limit + 1, k.base, now, ...RECORD_FIELDS) as Promise<(string | (string | null)[])[]>;
+          return (this.redis as unknown as Record<string, Cmd>).sluiceList(
+            k.index(filter),
+            max,
+            limit + 1,
+            k.base,
+            now,
+            this.retention(queue),
+            filter.status ?? '',
+            statusAt,
+            finishedAt,
+            ...RECORD_FIELDS,
+          ) as Promise<(string | (string | null)[])[]>;
         }),
       ),
     );
+    // Every queue was read from the cursor down to its `resume` score; below the highest of those,
+    // some queue is still unread, so this page stops there.
+    let bound = -Infinity;
     const all: TaskRecord[] = [];
     for (const [q, flat] of replies.entries()) {
-      for (let i = 0; i < flat.length; i += 3) {
-        const r = parseRecord(flat[i] as string, queues[q], flat[i + 1] as (string | null)[], now);
+      if (flat[0] !== '') bound = Math.max(bound, Number(flat[0]));
+      for (let i = 1; i < flat.length; i += 3) {
+        const r = parseRecord(flat[i] as string, queues[q], flat[i + 1] as (string | null)[], now, this.retention(queues[q]), Number(flat[i + 2]));
         if (r) all.push(r);
       }
     }
-    all.sort((a, b) => b.score - a.score);
-    const items = all.slice(0, limit);
-    return { items, nextCursor: all.length > limit ? items[items.length - 1].score : null };
+    const candidates = all.filter((r) => r.score >= bound).sort((a, b) => b.score - a.score);
+    const items = candidates.slice(0, limit);
+    if (candidates.length > limit) return { items, nextCursor: items[items.length - 1].score };
+    return { items, nextCursor: bound > -Infinity ? bound : null };
   }
 
   /** Tries each queue in turn; a task lives in exactly one. */

@@ -1,7 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { TaskLedger } from './task-ledger';
 import { TaskQueues } from '../task-queues';
-import { TaskRegistry } from '../task-registry';
 
 const REAP_EVERY_MS = 5_000;
 const BATCH = 500;
@@ -21,7 +20,6 @@ export class TaskReaper implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     private readonly ledger: TaskLedger,
     private readonly queues: TaskQueues,
-    private readonly registry: TaskRegistry,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -38,7 +36,7 @@ export class TaskReaper implements OnApplicationBootstrap, OnModuleDestroy {
     let total = 0;
     try {
       for (const queue of this.queues.names()) {
-        const ttl = Math.max(...this.registry.all().filter((t) => t.policy.queue === queue).map((t) => t.policy.resultExpires));
+        const ttl = this.ledger.retention(queue);
         for (let i = 0; i < MAX_BATCHES; i++) {
           const n = await this.ledger.reap(queue, now, ttl, BATCH);
           total += n;

@@ -13,7 +13,7 @@ export interface TaskRecord {
   taskName: string;
   queue: string;
   status: TaskStatus;
-  /** Position in the list indexes (see the add epilogue); also the list cursor. */
+  /** Position in the list indexes (see the add epilogue), the list cursor; 0 when not read from a list. */
   score: number;
   progress: number;
   progressMessage: string | null;
@@ -44,8 +44,6 @@ export const RECORD_FIELDS = [
   'opts',
   'progress',
   F.status,
-  F.score,
-  F.ttl,
   F.cancelledAt,
   F.nextRetryAt,
   F.lastRunFinishedAt,
@@ -71,15 +69,16 @@ export function parseFailedReason(reason: string | null): TaskErrorInfo | null {
 
 /**
  * A record from an HMGET of RECORD_FIELDS, or null when the task does not exist for the API: no
- * such job, a job that is not a Sluice task, or a finished task past its retention.
+ * such job, a job that is not a Sluice task, or a finished task past its retention (`ttlSeconds`,
+ * TASK_RESULT_EXPIRES of its queue).
  */
-export function parseRecord(id: string, queue: string, values: (string | null)[], now: number): TaskRecord | null {
+export function parseRecord(id: string, queue: string, values: (string | null)[], now: number, ttlSeconds: number, score = 0): TaskRecord | null {
   const h = Object.fromEntries(RECORD_FIELDS.map((f, i) => [f, values[i] ?? null])) as Record<(typeof RECORD_FIELDS)[number], string | null>;
   const status = h[F.status] as TaskStatus | null;
   if (!status || h.name === null) return null;
   const final = FINAL.has(status);
   const finishedOn = num(h.finishedOn);
-  if (final && finishedOn !== null && finishedOn + Number(h[F.ttl] ?? 0) * 1000 <= now) return null;
+  if (final && finishedOn !== null && finishedOn + ttlSeconds * 1000 <= now) return null;
   const startedAt = num(h.processedOn);
   const finishedAt = final ? (status === TaskStatus.Cancelled ? num(h[F.cancelledAt]) : finishedOn) : status === TaskStatus.Retrying ? num(h[F.lastRunFinishedAt]) : null;
   const opts = (json(h.opts) ?? {}) as { attempts?: number };
@@ -89,8 +88,9 @@ export function parseRecord(id: string, queue: string, values: (string | null)[]
     taskName: h.name,
     queue,
     status,
-    score: Number(h[F.score]),
-    progress: Number(json(h.progress) ?? 0),
+    score,
+    // A completed task is at 100 %; BullMQ's field holds what the run last reported.
+    progress: status === TaskStatus.Completed ? 100 : Number(json(h.progress) ?? 0),
     progressMessage: h[F.progressMessage] || null,
     attempts: atm + (status === TaskStatus.Processing ? 1 : 0),
     maxRetries: Math.max(0, (opts.attempts ?? 1) - 1),

@@ -16,6 +16,11 @@ export interface Run {
   superseded: boolean;
   /** The run's final move has been sent: a lock-renewal failure after this is expected. */
   settling: boolean;
+  /**
+   * Whether the final move may take the next job in the same script, and where to hand that job
+   * (the worker's loop runs it next, see SluiceWorker). Absent: moves fetch nothing.
+   */
+  next?: { allowed(): boolean; handOver(moved: unknown): void };
 }
 
 /**
@@ -74,7 +79,7 @@ export class TaskTransitions {
   }
 
   async complete(run: Run, job: Job, result: unknown, runtime: number): Promise<void> {
-    if (!(await this.move(run, () => job.moveToCompleted(result ?? null, run.token, false)))) return;
+    if (!(await this.move(run, (fetch) => job.moveToCompleted(result ?? null, run.token, fetch)))) return;
     this.logger.log(`Task completed task_id=${run.base.taskId} duration=${runtime.toFixed(3)} state=SUCCESS`);
     this.events.emit('succeeded', { ...run.base, runtimeSeconds: runtime });
   }
@@ -82,7 +87,7 @@ export class TaskTransitions {
   /** A failed run: retried after the decided delay, or failed for good (decideRetry). */
   async fail(run: Run, job: Job, policy: TaskPolicy | undefined, error: TaskErrorInfo, retryable: boolean, runtime: number | null): Promise<void> {
     const decision = decideRetry({ attemptsMade: job.attemptsMade, maxAttempts: job.opts.attempts ?? 1, retryable, policy });
-    if (!(await this.move(run, () => job.moveToFailed(new RunFailure(error, decision), run.token, false)))) return;
+    if (!(await this.move(run, (fetch) => job.moveToFailed(new RunFailure(error, decision), run.token, fetch)))) return;
     const { base } = run;
     if (decision.retry) {
       this.logger.warn(`Task retry scheduled task_id=${base.taskId} reason=${error.type} attempt=${decision.attempt}`);
@@ -95,7 +100,7 @@ export class TaskTransitions {
 
   /** A running task was terminated on request; the cancel request in its hash makes it `cancelled`. */
   async cancelled(run: Run, job: Job): Promise<void> {
-    if (!(await this.move(run, () => job.moveToFailed(new RunFailure(CANCELLED_ERROR, { retry: false }), run.token, false)))) return;
+    if (!(await this.move(run, (fetch) => job.moveToFailed(new RunFailure(CANCELLED_ERROR, { retry: false }), run.token, fetch)))) return;
     await this.bus.confirm(run.base.taskId).catch(() => undefined);
     this.logger.warn(`Task revoked task_id=${run.base.taskId} terminated=true`);
     this.events.emit('revoked', { ...run.base, terminated: true });
@@ -109,7 +114,7 @@ export class TaskTransitions {
 
   /** Puts a job back in the queue without using an attempt (graceful shutdown). */
   async requeue(run: Run, job: Job): Promise<void> {
-    await this.move(run, () => job.moveToWait(run.token));
+    await this.move(run, () => job.moveToWait(run.token), false);
   }
 
   superseded(run: Run): void {
@@ -122,11 +127,13 @@ export class TaskTransitions {
    * Sends a run's move. False when Redis refused it because the run no longer holds the task's
    * lock: the script then wrote nothing, so nothing is logged or counted for it.
    */
-  private async move(run: Run, send: () => Promise<unknown>): Promise<boolean> {
+  private async move(run: Run, send: (fetchNext: boolean) => Promise<unknown>, mayFetch = true): Promise<boolean> {
     if (run.superseded) return false;
     run.settling = true;
+    const fetch = mayFetch && (run.next?.allowed() ?? false);
     try {
-      await send();
+      const moved = await send(fetch);
+      if (fetch) run.next!.handOver(moved);
       return true;
     } catch (err) {
       const e = classifyMoveError(err);

@@ -7,15 +7,16 @@
 -- {code} when BullMQ refused.
 local qp, id, name = ARGV[4], ARGV[5], ARGV[6]
 local jk = qp .. id
-local e = redis.call('HMGET', jk, F.fingerprint, F.status, 'finishedOn', F.ttl)
-if e[2] and FINAL[e[2]] and e[3] and tonumber(e[3]) + tonumber(e[4] or 0) * 1000 <= tonumber(ARGV[7]) then
+local e = redis.call('HMGET', jk, F.fingerprint, F.status, 'finishedOn', 'name')
+if e[4] then
+  if not (e[2] and FINAL[e[2]] and e[3] and tonumber(e[3]) + tonumber(ARGV[9]) * 1000 <= tonumber(ARGV[7])) then
+    return {0, e[1] or '', e[2] or ''}
+  end
   -- Past its retention but not reaped yet: gone for the API, so its key is free again.
-  sl_unindex(qp, id, name, e[2])
+  sl_unindex(qp, id, e[4])
   redis.call('DEL', jk, jk .. ':logs')
   redis.call('ZREM', qp .. 'completed', id)
   redis.call('ZREM', qp .. 'failed', id)
-elseif redis.call('EXISTS', jk) == 1 then
-  return {0, e[1] or '', e[2] or ''}
 end
 local rc = bullmq_body()
 if type(rc) == 'number' and rc < 0 then return {rc} end
@@ -23,12 +24,11 @@ if type(rc) == 'number' and rc < 0 then return {rc} end
 -- a double until 2039. Lists page by it across queues.
 local seq = redis.call('INCR', qp .. SK.seq)
 local score = string.format('%.0f', tonumber(ARGV[7]) * 4096 + seq % 4096)
-redis.call('HSET', jk, F.status, 'pending', F.score, score, F.ttl, ARGV[9])
-if ARGV[8] ~= '' then redis.call('HSET', jk, F.fingerprint, ARGV[8]) end
-if ARGV[10] ~= '' then redis.call('HSET', jk, F.submittedBy, ARGV[10]) end
-redis.call('ZADD', sl_idx(qp, nil, nil), score, id)
-redis.call('ZADD', sl_idx(qp, name, nil), score, id)
-redis.call('ZADD', sl_idx(qp, nil, 'pending'), score, id)
-redis.call('ZADD', sl_idx(qp, name, 'pending'), score, id)
+local fields = {F.status, 'pending'}
+if ARGV[8] ~= '' then fields[#fields + 1] = F.fingerprint; fields[#fields + 1] = ARGV[8] end
+if ARGV[10] ~= '' then fields[#fields + 1] = F.submittedBy; fields[#fields + 1] = ARGV[10] end
+redis.call('HSET', jk, unpack(fields))
+redis.call('ZADD', sl_idx(qp, nil), score, id)
+redis.call('ZADD', sl_idx(qp, name), score, id)
 redis.call('HINCRBY', qp .. SK.stats, 'total', 1)
 return {1, score}

@@ -1,14 +1,15 @@
 -- Revokes a task. KEYS[1] job key. ARGV[1] key prefix, ARGV[2] job id, ARGV[3] now (ms).
 -- A task that waits (pending or retrying) is cancelled at once; a running one is flagged, and its
--- worker, told on the news channel, terminates it.
--- Returns {'missing'} | {'final', status, cancelled_at} | {'running'} | {'cancelled', previous, task_name, cancelled_at}.
+-- worker, told on the revocation channel, terminates it.
+-- Returns {'missing'} | {'final', status, cancelled_at} | {'running'}
+--       | {'cancelled', previous, task_name, cancelled_at}.
 local jk, qp, id, now = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
-local f = redis.call('HMGET', jk, F.status, F.cancelledAt, 'name')
+local f = sl_fields(jk)
 if not f[1] then return {'missing'} end
-if FINAL[f[1]] then return {'final', f[1], f[2] or ''} end
+if FINAL[f[1]] then return {'final', f[1], redis.call('HGET', jk, F.cancelledAt) or ''} end
 if f[1] == 'processing' then
-  redis.call('HSETNX', jk, F.cancelRequestedAt, now)
+  if not f[4] then redis.call('HSET', jk, F.cancelRequestedAt, now) end
   return {'running'}
 end
-sl_cancel_idle(qp, jk, id, now)
-return {'cancelled', f[1], f[3], ARGV[3]}
+sl_cancel_idle(qp, jk, id, now, f)
+return {'cancelled', f[1], f[2], ARGV[3]}

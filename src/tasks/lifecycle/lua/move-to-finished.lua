@@ -2,9 +2,10 @@
 -- ARGV[1] job id, ARGV[2] timestamp, ARGV[5] 'completed' | 'failed', ARGV[7] key prefix.
 local rc = bullmq_body()
 if type(rc) == 'number' and rc < 0 then return rc end
-local qp, id, now = ARGV[7], ARGV[1], tonumber(ARGV[2])
+local qp, now = ARGV[7], tonumber(ARGV[2])
 local jk = KEYS[12]
+local f = sl_fields(jk)
 local to = ARGV[5]
-if to == 'failed' and redis.call('HEXISTS', jk, F.cancelRequestedAt) == 1 then to = 'cancelled' end
-sl_finalize(qp, jk, id, to, now)
+if to == 'failed' and f[4] then to = 'cancelled' end
+sl_finalize(qp, jk, to, now, f)
 return sl_on_activated(qp, rc, now)

@@ -1,14 +1,13 @@
 -- Retention: removes finished tasks whose TASK_RESULT_EXPIRES has passed, job and index entries
 -- together. KEYS[1] BullMQ's completed set. ARGV[1] key prefix, ARGV[2] now (ms), ARGV[3] the
--- queue's longest retention (s), ARGV[4] batch size. Returns how many tasks were removed.
+-- queue's retention (s), ARGV[4] batch size. Returns how many tasks were removed.
 local qp, now, ttl, batch = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local removed = 0
 for _, set in ipairs({KEYS[1], qp .. 'failed'}) do
   local due = redis.call('ZRANGEBYSCORE', set, '-inf', now - ttl * 1000, 'LIMIT', 0, batch)
   for _, id in ipairs(due) do
     local jk = qp .. id
-    local f = redis.call('HMGET', jk, 'name', F.status)
-    if f[1] then sl_unindex(qp, id, f[1], f[2]) end
+    sl_unindex(qp, id, redis.call('HGET', jk, 'name'))
     redis.call('DEL', jk, jk .. ':logs')
     redis.call('ZREM', set, id)
     removed = removed + 1

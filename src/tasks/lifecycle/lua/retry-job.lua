@@ -1,7 +1,6 @@
--- Epilogue of BullMQ's retryJob (a retry without delay). ARGV[1] key prefix, ARGV[2] timestamp,
--- ARGV[4] job id.
+-- Epilogue of BullMQ's retryJob (a retry without delay). ARGV[1] key prefix, ARGV[2] timestamp.
 local rc = bullmq_body()
 if type(rc) == 'number' and rc < 0 then return rc end
 local now = tonumber(ARGV[2])
-sl_retrying(ARGV[1], KEYS[4], ARGV[4], now, now)
+sl_retrying(ARGV[1], KEYS[4], now, now)
 return rc
