@@ -7,6 +7,7 @@ import { TASK_HANDLERS } from '../handlers/handlers';
 import type { TaskContext, TaskHandler, TaskLogger } from '../handlers/handler.types';
 import type { ChildLogLevel, ChildMessage, ChildTask, LogFields, ParentMessage } from './ipc.types';
 import { startParentWatchdog } from './parent-watchdog';
+import { PDEATHSIG_ARG } from '../pool/fork-plan.util';
 
 /** Progress updates closer together than this are dropped: a tight loop may report every step. */
 export const PROGRESS_MIN_INTERVAL_MS = 100;
@@ -78,12 +79,17 @@ async function runTask(handlers: Record<string, TaskHandler>, task: ChildTask, c
 export function runChild(handlers: Record<string, TaskHandler>): void {
   // The parent passes its pid: by the time this runs it may already be gone and ppid be 1.
   const parentPid = Number(process.argv[2]) || process.ppid;
-  const watchdog = startParentWatchdog(parentPid);
-  // Without its watchdog a child could outlive its parent: better not to run at all.
-  watchdog.on('error', (err) => {
-    process.stderr.write(`Parent watchdog failed pid=${process.pid} error=${err.message}\n`);
-    process.exit(1);
-  });
+  // Under setpriv --pdeathsig the kernel kills this process with its parent, whatever its event
+  // loop does; a watchdog thread (a second V8 isolate, a large part of a child's start-up CPU) is
+  // only needed without it.
+  if (process.argv[3] !== PDEATHSIG_ARG) {
+    const watchdog = startParentWatchdog(parentPid);
+    // Without its watchdog a child could outlive its parent: better not to run at all.
+    watchdog.on('error', (err) => {
+      process.stderr.write(`Parent watchdog failed pid=${process.pid} error=${err.message}\n`);
+      process.exit(1);
+    });
+  }
   // The idle case, where the event loop is free: exit as soon as the channel closes.
   process.on('disconnect', () => process.exit(0));
 

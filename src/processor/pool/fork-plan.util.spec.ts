@@ -24,6 +24,7 @@ describe('forkPlan', () => {
     expect(plan.execPath).toBe('/usr/bin/setpriv');
     expect(plan.execArgv).toEqual(['--pdeathsig', 'SIGKILL', '--', '/usr/bin/node', '--require', '/app/node_modules/@swc-node/register/index.js']);
     expect(plan.modulePath).toBe('/app/src/child.main.ts');
+    expect(plan.args).toEqual(['42', 'pdeathsig']);
   });
 });
 

@@ -38,12 +38,15 @@ export function setprivIfAvailable(wanted: boolean): string | null {
  */
 export function forkPlan(input: ForkPlanInput): ForkPlan {
   const nodeArgs = extname(input.entry) === '.ts' ? ['--require', input.resolveTsLoader()] : [];
-  const args = [String(input.parentPid)];
-  if (!input.setpriv) return { modulePath: input.entry, execPath: input.nodePath, execArgv: nodeArgs, args };
+  if (!input.setpriv) return { modulePath: input.entry, execPath: input.nodePath, execArgv: nodeArgs, args: [String(input.parentPid)] };
   return {
     modulePath: input.entry,
     execPath: input.setpriv,
     execArgv: ['--pdeathsig', 'SIGKILL', '--', input.nodePath, ...nodeArgs],
-    args,
+    // The child needs no watchdog thread of its own then: the kernel kills it with its parent.
+    args: [String(input.parentPid), PDEATHSIG_ARG],
   };
 }
+
+/** Tells the child that the kernel kills it when its parent dies (setpriv --pdeathsig). */
+export const PDEATHSIG_ARG = 'pdeathsig';
