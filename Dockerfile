@@ -4,7 +4,7 @@
 #   worker: docker run IMAGE node dist/worker.js    (health and /metrics on WORKER_PORT 3001)
 
 # ---- build: full dependency tree, compile TypeScript to dist/ ----
-FROM node:20-bookworm-slim AS build
+FROM node:22.23.5-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -13,14 +13,14 @@ COPY src ./src
 RUN npm run build
 
 # ---- deps: production dependencies only, so no compiler or test tool reaches the runtime ----
-FROM node:20-bookworm-slim AS deps
+FROM node:22.23.5-bookworm-slim AS deps
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # ---- runtime ----
-FROM node:20-bookworm-slim AS runtime
+FROM node:22.23.5-bookworm-slim AS runtime
 # tini is PID 1: it forwards SIGTERM to Node, so the worker can drain, and it reaps the worker's
 # killed children, which Node as PID 1 would leave as zombies. No `-g`: signalling the whole
 # process group would SIGTERM the task children directly and bypass the supervisor's drain.

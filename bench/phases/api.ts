@@ -11,6 +11,7 @@ import { bullQueueName } from '../../src/tasks/lifecycle/task-keys';
 import { BENCH_QUEUE, batchAvailable, batchBody, NOOP_BODY, queueKeys, startApi, submit, submitBatches } from '../lib/sluice';
 import { fmtSummary, summarize } from '../lib/stats';
 import { count, Ctx, errorRow, ratioRow } from '../lib/report';
+import { cityPayload } from '../gather-data';
 
 const PREFIX = 'sluice';
 /** Requests per minute per key for the rate-limited API: on, but never reached here. */
@@ -22,7 +23,9 @@ const WAIT_LIST = `${queueKeys(PREFIX).base}wait`;
  * The API alone, no worker, so every submitted task stays waiting:
  * - POST /api/v1/tasks against a bare Nest+BullMQ route (same Redis, same load), alternating;
  * - POST /api/v1/tasks/batch in tasks/s against the single POSTs;
- * - GET /api/v1/tasks/{id} with 100k waiting against a second Redis and API with none, in turns.
+ * - GET /api/v1/tasks/{id} with 100k waiting against a second Redis and API with none, in turns;
+ * - the 100k-participant gather POST against JSON.parse of the same body;
+ * - GET latency while 4 clients send 12 MB bodies with a wrong key, against GET alone.
  */
 export async function apiPhase(ctx: Ctx): Promise<void> {
   const { p } = ctx;
@@ -224,9 +227,104 @@ export async function apiPhase(ctx: Ctx): Promise<void> {
         data: { waiting, latencyBig: gb, latencyNone: gn, sequential: { none: getNone.perSecond, big: getBigSeq.perSecond } },
       }),
     );
+
+    ctx.rows.push(await bigPostRow(ctx, http));
+    ctx.rows.push(await wrongKeyFloodRow(ctx, api.port, getOp(few)));
   } finally {
     bareHttp.close();
     await Promise.all([api.stop(), small.stop(), limited.stop(), bare.stop(5000)]);
     await Promise.all([redis.stop(), smallRedis.stop()]);
   }
+}
+
+const GATHER_BIG = 100_000;
+
+/**
+ * POST /api/v1/tasks with the 100k-participant gather body (~14.7 MB), from the request until the
+ * 201, against JSON.parse of the same string in this process, in turns. The POST also pays the
+ * socket, the depth check, validation, JSON.stringify for the job and the Redis write.
+ */
+async function bigPostRow(ctx: Ctx, http: HttpClient): Promise<ReturnType<typeof ratioRow>> {
+  const n = ctx.smoke ? 10_000 : GATHER_BIG;
+  const body = JSON.stringify({ task_name: 'automated_gather_creation', payload: cityPayload(n, 5) });
+  const rounds = ctx.smoke ? 2 : 5;
+  const post = async (): Promise<number> => {
+    const r = await http.request('POST', '/api/v1/tasks', body, 120_000);
+    if (r.status !== 201) throw new Error(`gather ${n} POST answered ${r.status}: ${r.body.slice(0, 300)}`);
+    return r.ms;
+  };
+  const parse = async (): Promise<number> => {
+    const t0 = performance.now();
+    JSON.parse(body);
+    return performance.now() - t0;
+  };
+  // Warm both: the first parse of a big string and the API's first big request are slower.
+  await parse();
+  await post();
+  const posts: number[] = [];
+  const parses: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    parses.push(await parse());
+    posts.push(await post());
+  }
+  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  return ratioRow({
+    id: 'post_gather_100k',
+    workload: `POST /api/v1/tasks, automated_gather_creation with ${count(n)} participants (${(body.length / 1e6).toFixed(1)} MB), one at a time, median of ${rounds}`,
+    sluice: med(posts),
+    baseline: med(parses),
+    unit: 'ms',
+    against: 'JSON.parse of the same body in the harness, in turns',
+    max: 4,
+    note: `POST ${posts.map((v) => v.toFixed(0)).join(', ')} ms; JSON.parse ${parses.map((v) => v.toFixed(0)).join(', ')} ms`,
+    data: { posts, parses, bytes: body.length },
+  });
+}
+
+/**
+ * The front door's first requirement: authenticated GET p50 while 4 clients send 12 MB bodies with
+ * a wrong key (refused in the onRequest hook, before the body is read), against GET alone, in turns.
+ */
+async function wrongKeyFloodRow(ctx: Ctx, port: number, getOp: (i: number) => Promise<number>): Promise<ReturnType<typeof ratioRow>> {
+  const big = Buffer.alloc(12 * 1024 * 1024, ' ');
+  big.write('{"task_name":"diagnostic.sleep","payload":{"seconds":0,"pad":"');
+  big.write('"}}', big.length - 3);
+  const bodyText = big.toString();
+  const wrong = new HttpClient(port, { 'x-api-key': 'wrong-key-0123456789abcdef' }, 4);
+  const seconds = ctx.p.getSeconds * 1000;
+  const idle: LoadResult[] = [];
+  const flooded: LoadResult[] = [];
+  let refused = 0;
+  let floodErrors = 0;
+  try {
+    for (let round = 0; round < ctx.p.postRounds; round++) {
+      idle.push(await closedLoop({ inFlight: 1, durationMs: seconds, op: getOp }));
+      let stop = false;
+      const senders = Array.from({ length: 4 }, async () => {
+        while (!stop) {
+          const r = await wrong.request('POST', '/api/v1/tasks', bodyText, 30_000).catch(() => null);
+          if (r?.status === 401) refused++;
+          else floodErrors++;
+        }
+      });
+      flooded.push(await closedLoop({ inFlight: 1, durationMs: seconds, op: getOp }));
+      stop = true;
+      await Promise.all(senders);
+    }
+  } finally {
+    wrong.close();
+  }
+  const si = summarize(idle.flatMap((r) => r.latencies));
+  const sf = summarize(flooded.flatMap((r) => r.latencies));
+  return ratioRow({
+    id: 'get_during_wrong_key_flood',
+    workload: 'GET /api/v1/tasks/{id} latency p50, one at a time, while 4 clients send 12 MB bodies with a wrong key',
+    sluice: sf.p50,
+    baseline: si.p50,
+    unit: 'ms',
+    digits: 2,
+    against: 'the same GETs with no other traffic, in turns',
+    max: 2,
+    note: `GET p50/p99/max during the flood ${fmtSummary(sf)}, idle ${fmtSummary(si)}; ${refused} bodies refused with 401 meanwhile, ${floodErrors} other outcomes`,
+  });
 }

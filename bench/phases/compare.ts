@@ -235,6 +235,8 @@ export const ROW_ORDER = [
   'post_single',
   'post_rate_limited',
   'post_batch',
+  'post_gather_100k',
+  'get_during_wrong_key_flood',
   'e2e_vs_bullmq',
   'e2e_recycle',
   'e2e_vs_celery',

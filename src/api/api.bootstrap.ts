@@ -4,6 +4,8 @@ import { createHttpApp, initHttpApp } from '../app/http-app';
 import { AppConfig } from '../config/configuration';
 import { API_KEY_SCHEME } from '../common/api-key';
 import { DOCS_JSON_PATH, DOCS_PATH } from '../edge/paths';
+import { TaskRegistry } from '../tasks/task-registry';
+import { describeTaskPayloads } from '../tasks-api/payload-docs';
 import { ApiModule } from './api.module';
 
 export async function createApiApp(config: AppConfig): Promise<NestFastifyApplication> {
@@ -19,6 +21,7 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
         .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, API_KEY_SCHEME)
         .build(),
     );
+    describeTaskPayloads(document, app.get(TaskRegistry).all());
     SwaggerModule.setup(DOCS_PATH, app, document, { jsonDocumentUrl: DOCS_JSON_PATH });
   }
   await initHttpApp(app);

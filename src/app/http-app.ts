@@ -1,12 +1,12 @@
-import { INestApplication, Type, UnprocessableEntityException, ValidationPipe } from '@nestjs/common';
+import { INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppConfig } from '../config/configuration';
 import { HttpExceptionFilter } from '../common/http-exception.filter';
 import { DEFAULT_BODY_LIMIT, edgeAdapterOptions } from '../edge/adapter-options';
 import { HttpEdge } from '../edge/http-edge';
-import { formatValidationErrors } from '../tasks/validation.util';
 import { RequestLogger, logLevels } from './logging';
+import { GlobalValidationPipe, VALIDATION_OPTIONS } from './validation-pipe';
 
 /**
  * Builds the app; entry points close it on signals themselves (see closeOnSignals). The module must
@@ -21,15 +21,7 @@ export async function createHttpApp(module: unknown, config: AppConfig, bodyLimi
   );
   await app.get(HttpEdge).install(app.getHttpAdapter().getInstance());
   app.useGlobalFilters(new HttpExceptionFilter());
-  app.useGlobalPipes(
-    new ValidationPipe({
-      transform: true,
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      errorHttpStatusCode: 422,
-      exceptionFactory: (errors) => new UnprocessableEntityException(`Validation failed: ${formatValidationErrors(errors).join('; ')}`),
-    }),
-  );
+  app.useGlobalPipes(new GlobalValidationPipe(VALIDATION_OPTIONS));
   return app;
 }
 

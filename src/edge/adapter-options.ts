@@ -33,6 +33,8 @@ export function edgeAdapterOptions(server: ServerConfig, bodyLimit: number): Fas
     requestTimeout: Math.round(server.timeouts.request * 1000),
     keepAliveTimeout: Math.round(server.timeouts.keepAlive * 1000),
     http: {
+      // Node would answer a missing Host with a bare 400; HttpEdge answers it in the API's shape.
+      requireHostHeader: false,
       headersTimeout: Math.round(server.timeouts.headers * 1000),
       connectionsCheckingInterval: checkingInterval(server.timeouts),
     },

@@ -1,8 +1,8 @@
-import { STATUS_CODES } from 'node:http';
+import { IncomingMessage, STATUS_CODES, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { Socket } from 'node:net';
 import { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { REQUEST_ID_HEADER } from './request-context';
+import { REQUEST_ID_HEADER, requestIdOf } from './request-context';
 import { RAW_SECURITY_HEADERS } from './security-headers';
 
 /** What a client is told for the router's own errors; the path itself is never echoed. */
@@ -53,4 +53,20 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket)
     socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${lines}\r\n${body}`);
   }
   socket.destroy(error);
+}
+
+/**
+ * Node answers an `Expect` other than `100-continue` with a bare 417 unless the server listens for
+ * 'checkExpectation' (the request then never reaches Fastify): this answers it in the API's shape.
+ */
+export function answerExpectation(req: IncomingMessage, res: ServerResponse): void {
+  const body = JSON.stringify({ detail: 'Expectation failed: only Expect: 100-continue is supported' });
+  res.writeHead(417, {
+    ...RAW_SECURITY_HEADERS,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': String(Buffer.byteLength(body)),
+    [REQUEST_ID_HEADER]: requestIdOf(req),
+    Connection: 'close',
+  });
+  res.end(body);
 }

@@ -3,6 +3,7 @@ import helmet from '@fastify/helmet';
 import { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { SERVER_CONFIG } from '../config/config.module';
 import { ServerConfig } from '../config/configuration';
+import { answerExpectation } from './client-errors';
 import { JsonTooDeepError, WrongMethodError } from './edge.errors';
 import { jsonNestsDeeperThan } from './json-depth';
 import { isDocsPath, judgedPath } from './paths';
@@ -36,11 +37,18 @@ export class HttpEdge {
 
   /** Must run before any route is registered: routes take their body limit and policy when added. */
   async install(fastify: FastifyInstance): Promise<void> {
+    fastify.server.on('checkExpectation', answerExpectation);
     fastify.addHook('onRequest', (request, reply, done) => {
       reply.header(REQUEST_ID_HEADER, request.id);
       runInRequestContext(request.id, done);
     });
     await fastify.register(helmet, API_HELMET);
+    fastify.addHook('onRequest', async (request, reply) => {
+      // HTTP/1.1 requires Host (RFC 9112); Node's own check would answer without a body.
+      if (request.raw.httpVersion === '1.1' && !request.headers.host) {
+        await reply.code(400).send({ detail: 'Bad request: HTTP/1.1 requires a Host header' });
+      }
+    });
     fastify.addHook('onRoute', (route) => this.onRoute(route));
     this.acceptJsonOnly(fastify);
     if (this.gate) await this.gate.install(fastify);

@@ -39,11 +39,12 @@ export class TaskStats {
       // both finished and running. Queues are summed here.
       for (const queue of this.queues.names()) {
         const k = this.queues.keys(queue);
-        const replies = await this.redis.multi().hgetall(k.stats).llen(k.active).exec();
+        const replies = await this.redis.multi().hgetall(k.stats).llen(k.active).get(k.sequence).exec();
         const failed = replies?.find(([err]) => err);
         if (!replies || failed) throw failed?.[0] ?? new Error('MULTI was discarded');
         for (const [field, v] of Object.entries(replies[0][1] as Record<string, string>)) h[field] = (h[field] ?? 0) + Number(v);
         active += replies[1][1] as number;
+        h.total = (h.total ?? 0) + Number(replies[2][1] ?? 0);
       }
     } catch (err) {
       throw new StoreUnavailableError(`Redis is unavailable: ${(err as Error).message}`);

@@ -1,7 +1,8 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpException, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
+  ApiBody,
   ApiConflictResponse,
   ApiCreatedResponse,
   ApiNotFoundResponse,
@@ -20,11 +21,10 @@ import { TaskCancellation } from '../tasks/task-cancellation.service';
 import { TaskQuery } from '../tasks/task-query.service';
 import { SubmitRequest, SubmitResult, TaskSubmitter } from '../tasks/task-submitter.service';
 import { domainStatus } from '../common/http-exception.filter';
-import { formatValidationErrors } from '../tasks/validation.util';
-import { validateSync } from 'class-validator';
 import { API_KEY_SCHEME, AuthenticatedRequest } from '../common/api-key';
 import { ListTasksQuery } from './dto/list-tasks.query';
 import { MAX_BATCH, SubmitBatchDto, SubmitTaskDto } from './dto/submit-task.dto';
+import { BatchItem, SubmitBatchPipe, SubmitTaskPipe } from './submit-body.pipe';
 import {
   BatchItemResultDto,
   BatchResultDto,
@@ -82,7 +82,7 @@ export class TasksController {
   @ApiPayloadTooLargeResponse({ type: ErrorResponseDto, description: 'The body is over API_BODY_LIMIT_MB' })
   @ApiUnsupportedMediaTypeResponse({ type: ErrorResponseDto, description: 'The body is not application/json' })
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'Invalid body, unknown task_name or invalid payload' })
-  async submit(@Body() body: SubmitTaskDto, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) reply: StatusReply): Promise<TaskSubmittedDto> {
+  async submit(@Body(SubmitTaskPipe) body: SubmitTaskDto, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) reply: StatusReply): Promise<TaskSubmittedDto> {
     const { created, task } = await this.submitter.submit(toRequest(body, req.apiKeyLabel));
     reply.status(created ? HttpStatus.CREATED : HttpStatus.OK);
     return presentSubmitted(task);
@@ -96,13 +96,13 @@ export class TasksController {
   @ApiPayloadTooLargeResponse({ type: ErrorResponseDto, description: 'The body is over API_BODY_LIMIT_MB' })
   @ApiUnsupportedMediaTypeResponse({ type: ErrorResponseDto, description: 'The body is not application/json' })
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: `tasks is not an array of 1 to ${MAX_BATCH} objects` })
-  async submitBatch(@Body() body: SubmitBatchDto, @Req() req: AuthenticatedRequest): Promise<BatchResultDto> {
-    const items: BatchItemResultDto[] = new Array(body.tasks.length);
+  @ApiBody({ type: SubmitBatchDto })
+  async submitBatch(@Body(SubmitBatchPipe) tasks: BatchItem[], @Req() req: AuthenticatedRequest): Promise<BatchResultDto> {
+    const items: BatchItemResultDto[] = new Array(tasks.length);
     const requests: { index: number; req: SubmitRequest }[] = [];
-    body.tasks.forEach((dto, index) => {
-      const errors = validateSync(dto, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: false });
-      if (errors.length) items[index] = { index, status_code: HttpStatus.UNPROCESSABLE_ENTITY, detail: `Validation failed: ${formatValidationErrors(errors).join('; ')}` };
-      else requests.push({ index, req: toRequest(dto, req.apiKeyLabel) });
+    tasks.forEach((item, index) => {
+      if (item instanceof HttpException) items[index] = { index, status_code: item.getStatus(), detail: item.message };
+      else requests.push({ index, req: toRequest(item, req.apiKeyLabel) });
     });
     const results = await this.submitter.submitMany(requests.map((r) => r.req));
     results.forEach((result, i) => {

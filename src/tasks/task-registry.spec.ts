@@ -1,5 +1,5 @@
 import { loadConfig } from '../config/configuration';
-import { DiagnosticSleepDto } from './definitions/diagnostic.dto';
+import { DIAGNOSTIC_SLEEP_SCHEMA } from './definitions/diagnostic.schema';
 import { buildJobOptions } from './job-options';
 import { TaskRegistry } from './task-registry';
 import { DuplicateTaskTypeError, InvalidPayloadError, InvalidPolicyError, UnknownTaskNameError } from './task.errors';
@@ -36,14 +36,47 @@ describe('TaskRegistry', () => {
     expect(() => r.get('x')).toThrow(/automated_gather_creation/);
   });
 
-  it('validates payloads against the type DTO', () => {
+  it("validates payloads against the type's one schema", () => {
     const r = TaskRegistry.fromConfig(loadConfig({ ENABLE_DIAGNOSTIC_TASKS: 'true' }));
     const sleep = r.get('diagnostic.sleep');
-    expect(sleep.payload).toBe(DiagnosticSleepDto);
+    expect(sleep.payload.schema).toBe(DIAGNOSTIC_SLEEP_SCHEMA);
     expect(() => r.validatePayload(sleep, { seconds: 1 })).not.toThrow();
     expect(() => r.validatePayload(sleep, { seconds: -1 })).toThrow(InvalidPayloadError);
     expect(() => r.validatePayload(sleep, { seconds: 1, extra: true })).toThrow(/extra/);
     expect(() => r.validatePayload(sleep, null)).toThrow(/JSON object/);
+  });
+});
+
+describe('TaskRegistry.validatePayload for automated_gather_creation', () => {
+  const r = TaskRegistry.fromConfig(loadConfig({}));
+  const gather = r.get('automated_gather_creation');
+  const deepFreeze = <T>(v: T): T => {
+    if (v && typeof v === 'object') for (const x of Object.values(v)) deepFreeze(x);
+    return Object.freeze(v);
+  };
+  const payload = (n: number) => ({
+    participants: Array.from({ length: n }, (_, i) => ({ id: `u${i}`, location: { lat: 52, lon: 4 }, availability: ['sat-18'], interests: ['chess'] })),
+    group_size: { min: 2, max: 4 },
+  });
+
+  it('reads the payload in place: a deeply frozen one validates', () => {
+    expect(() => r.validatePayload(gather, deepFreeze(payload(1000)))).not.toThrow();
+  });
+
+  it('checks what the schema cannot say after it: unique ids, min not above max', () => {
+    const dup = payload(3);
+    dup.participants[2].id = 'u0';
+    expect(() => r.validatePayload(gather, dup)).toThrow('Invalid payload: payload.participants: must have unique ids');
+    expect(() => r.validatePayload(gather, { ...payload(3), group_size: { min: 5, max: 4 } })).toThrow('Invalid payload: payload.group_size.max: must not be below min');
+  });
+
+  it('names the first problem of each field as the class-validator DTOs did', () => {
+    const bad = payload(3);
+    bad.participants[1].location.lat = 123;
+    expect(() => r.validatePayload(gather, bad)).toThrow('Invalid payload: payload.participants[1].location.lat: must not be greater than 90');
+    expect(() => r.validatePayload(gather, { ...payload(1), extra: 1, group_size: { min: 'x', max: 4 } })).toThrow(
+      'Invalid payload: payload.extra: property extra should not exist; payload.group_size.min: must not be greater than 1000',
+    );
   });
 });
 

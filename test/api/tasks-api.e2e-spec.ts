@@ -3,6 +3,7 @@ import { Queue, UnrecoverableError } from 'bullmq';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { QueueKeys } from '../../src/tasks/lifecycle/task-keys';
+import { GATHER_PAYLOAD_SCHEMA } from '../../src/tasks/definitions/gather.schema';
 import { BullDriver } from '../support/bull';
 import { sha256Hex } from '../../src/config/api-keys';
 import { TEST_API_KEY, startApi, testConfig } from '../support/app';
@@ -112,10 +113,10 @@ describe('Tasks API (real Redis, no worker)', () => {
     });
 
     it('answers 413 for a body over API_BODY_LIMIT_MB and keeps nothing', async () => {
-      const before = await raw.hget(keys.stats, 'total');
+      const before = await raw.get(keys.sequence);
       const res = await post({ task_name: 'automated_gather_creation', payload: gather(1000) }).expect(413);
       expect(typeof res.body.detail).toBe('string');
-      expect(await raw.hget(keys.stats, 'total')).toBe(before);
+      expect(await raw.get(keys.sequence)).toBe(before);
     });
 
     it('returns the existing task with 200 for a repeated idempotency_key, and 409 when the request differs', async () => {
@@ -342,6 +343,10 @@ describe('Tasks API (real Redis, no worker)', () => {
       expect(tasks.post.security).toEqual([{ 'api-key': [] }]);
       expect(tasks.post.requestBody.content['application/json'].schema.$ref).toMatch(/SubmitTaskDto/);
       expect(doc.components.schemas.TaskStatusDto.properties).toHaveProperty('next_retry_at');
+      // Each type's payload: the same schema object its validator was compiled from.
+      expect(doc.components.schemas.AutomatedGatherCreationPayload).toEqual(JSON.parse(JSON.stringify(GATHER_PAYLOAD_SCHEMA)));
+      expect(doc.components.schemas.DiagnosticSleepPayload.required).toEqual(['seconds']);
+      expect(doc.components.schemas.SubmitTaskDto.properties.payload.anyOf).toContainEqual({ $ref: '#/components/schemas/AutomatedGatherCreationPayload' });
       expect(doc.paths['/health/ready']).toBeDefined();
       const html = await api().get('/docs').redirects(1);
       expect(html.status).toBe(200);

@@ -74,9 +74,9 @@ describe('Dockerfile', () => {
     expect(validate(dockerfile, strict)).toEqual([]);
   });
 
-  it('is multi-stage, every stage on node:20-bookworm-slim', () => {
+  it('is multi-stage, every stage on the same Node 22 LTS image, pinned to an exact version', () => {
     expect(all.length).toBeGreaterThanOrEqual(2);
-    for (const s of all) expect(s.from).toBe('node:20-bookworm-slim');
+    for (const s of all) expect(s.from).toBe('node:22.23.5-bookworm-slim');
   });
 
   it('builds with npm ci and npm run build', () => {

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
+import { ValidatedInRoute } from '../../app/validation-pipe';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsNumber, IsObject, IsOptional, IsString, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
 
 /** BullMQ's priority range: 1 is the highest, 2^21 the lowest. */
@@ -28,6 +29,8 @@ export class SubmitTaskOptionsDto {
   idempotency_key?: string;
 }
 
+/** Validated by SubmitTaskPipe, which keeps the payload away from class-transformer and class-validator. */
+@ValidatedInRoute()
 export class SubmitTaskDto {
   @ApiProperty({ example: 'automated_gather_creation' })
   @IsString()
@@ -37,7 +40,7 @@ export class SubmitTaskDto {
   @ApiPropertyOptional({
     type: 'object',
     additionalProperties: true,
-    description: "The task type's payload; validated against that type's schema",
+    description: "The task type's payload, validated against the schema of its task_name",
     example: {
       participants: [
         { id: 'u1', location: { lat: 52.37, lon: 4.89 }, availability: ['sat-18'], interests: ['chess'] },
@@ -60,8 +63,8 @@ export class SubmitTaskDto {
 export const MAX_BATCH = 1000;
 
 /**
- * Items become SubmitTaskDto instances here but are not validated with the envelope: the controller
- * validates each on its own, so one bad item gets its own 422 instead of failing the batch.
+ * Validated by SubmitBatchPipe: here only as a list of 1 to MAX_BATCH objects; each item is then
+ * validated on its own, so one bad item gets its own 422 instead of failing the batch.
  */
 export class SubmitBatchDto {
   @ApiProperty({ type: [SubmitTaskDto], minItems: 1, maxItems: MAX_BATCH })
@@ -69,6 +72,5 @@ export class SubmitBatchDto {
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_BATCH)
   @IsObject({ each: true })
-  @Type(() => SubmitTaskDto)
   tasks: SubmitTaskDto[];
 }

@@ -52,6 +52,10 @@ export class QueueKeys {
   job(id: string): string {
     return this.base + id;
   }
+  /** Submissions so far: the list score's sequence, and the metrics' total. */
+  get sequence(): string {
+    return this.base + SLUICE_KEY_SUFFIXES.seq;
+  }
   get stats(): string {
     return this.base + SLUICE_KEY_SUFFIXES.stats;
   }
