@@ -46,13 +46,14 @@ describe('ChildPool recycling after WORKER_MAX_TASKS_PER_CHILD tasks', () => {
 
 describe('ChildPool memory limit (WORKER_MAX_MEMORY_PER_CHILD)', () => {
   // Children under Jest load the swc loader and idle at 120-150 MiB, so the limit sits above that;
-  // compiled children idle near 50 MiB. Samples are 1.5 s apart so that a short task is not sampled
-  // and only the check after the task sees its memory.
+  // compiled children idle near 50 MiB. Samples are 4 s apart so that a short task is not sampled,
+  // even on a loaded machine (at 1.5 s a 300 MB allocation was sampled mid-task under load), and
+  // only the check after the task sees its memory.
   const LIMIT_KIB = 300_000;
   let pool: ChildPool;
 
   beforeAll(async () => {
-    pool = newPool({ size: 1, maxMemoryKiB: LIMIT_KIB, memorySampleMs: 1_500, spareChildren: 0 });
+    pool = newPool({ size: 1, maxMemoryKiB: LIMIT_KIB, memorySampleMs: 4_000, spareChildren: 0 });
     await pool.start();
   });
   afterAll(() => pool.close(0));
@@ -79,8 +80,8 @@ describe('ChildPool memory limit (WORKER_MAX_MEMORY_PER_CHILD)', () => {
     expect(outcome).toMatchObject({ kind: 'memory_limit', pid: expect.any(Number) });
     const { pid, rssBytes, durationMs } = outcome as Extract<RunOutcome, { kind: 'memory_limit' }>;
     expect(rssBytes).toBeGreaterThan(LIMIT_KIB * 1024);
-    // Caught by the first sample, long before the hold would have ended.
-    expect(durationMs).toBeLessThan(5_000);
+    // Caught by a sample (4 s apart), before the 10 s hold would have ended.
+    expect(durationMs).toBeLessThan(9_000);
     expect(processGone(pid)).toBe(true);
     expect(recycled).toEqual([{ pid, slot: 0, reason: 'max_memory' }]);
     await waitFor('a new child in the slot', () => pool.ready && pool.slots()[0].pid !== pid, 5_000);
