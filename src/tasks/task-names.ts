@@ -2,7 +2,6 @@ export const QueueName = {
   CpuIntensive: 'cpu_intensive',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
-export const QUEUE_NAMES: readonly QueueName[] = Object.values(QueueName);
 
 export const TaskName = {
   AutomatedGatherCreation: 'automated_gather_creation',

@@ -11,7 +11,7 @@
  */
 import { TaskView } from '../support/stack';
 import { Stack } from '../support/stack';
-import { WorkerProcess, childrenOf, freeze, jsonMetrics, linesWith, promSum, spawnWorker, thaw, waitReady, workerEnvFor } from '../support/faults';
+import { FAST_RECOVERY_POLICY, WorkerProcess, childrenOf, freeze, jsonMetrics, linesWith, parkedWorker, promSum, spawnWorker, thaw, waitReady, workerEnvFor } from '../support/faults';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(60_000);
@@ -21,13 +21,7 @@ const TASK_SECONDS = 3;
 /** The freeze lasts at least this long, and until the healthy worker runs every task again. */
 const MIN_FREEZE_MS = 3500;
 
-const POLICY = {
-  TASK_MAX_RETRIES: '2',
-  TASK_RETRY_BACKOFF: '0.2',
-  TASK_RETRY_JITTER: 'false',
-  WORKER_LOCK_DURATION: '1',
-  WORKER_STALLED_INTERVAL: '0.5',
-};
+const POLICY = FAST_RECOVERY_POLICY;
 
 describe('a worker frozen past its lock while it runs tasks', () => {
   let s: Stack;
@@ -45,10 +39,7 @@ describe('a worker frozen past its lock while it runs tasks', () => {
     const env = workerEnvFor(s, { ...POLICY, WORKER_CONCURRENCY: String(TASKS) });
     // The healthy worker boots first, and is parked (frozen while idle: it holds nothing) while the
     // tasks are submitted and the other worker starts, so that the worker to freeze takes all three.
-    const healthy = await spawnWorker(env);
-    workers.push(healthy);
-    await waitReady(healthy);
-    freeze(healthy.pid);
+    const healthy = await parkedWorker(env, workers);
     let frozen: WorkerProcess;
     const ids: string[] = [];
     try {

@@ -10,19 +10,13 @@
  */
 import { TaskView } from '../support/stack';
 import { Stack, pidAlive } from '../support/stack';
-import { WorkerProcess, childrenOf, freeze, jsonMetrics, linesWith, promSum, spawnWorker, thaw, waitReady, workerEnvFor } from '../support/faults';
+import { FAST_RECOVERY_POLICY, WorkerProcess, childrenOf, jsonMetrics, linesWith, parkedWorker, promSum, spawnWorker, thaw, waitReady, workerEnvFor } from '../support/faults';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(60_000);
 
 const TASKS = 2;
-const POLICY = {
-  TASK_MAX_RETRIES: '2',
-  TASK_RETRY_BACKOFF: '0.2',
-  TASK_RETRY_JITTER: 'false',
-  WORKER_LOCK_DURATION: '1',
-  WORKER_STALLED_INTERVAL: '0.5',
-};
+const POLICY = FAST_RECOVERY_POLICY;
 
 describe('a worker SIGKILLed mid-task while another worker runs', () => {
   let s: Stack;
@@ -39,10 +33,7 @@ describe('a worker SIGKILLed mid-task while another worker runs', () => {
   it('the surviving worker retries each task, which completes once and is counted once', async () => {
     const env = workerEnvFor(s, { ...POLICY, WORKER_CONCURRENCY: String(TASKS) });
     // The survivor boots first and is parked (frozen while idle) until the victim holds the tasks.
-    const survivor = await spawnWorker(env);
-    workers.push(survivor);
-    await waitReady(survivor);
-    freeze(survivor.pid);
+    const survivor = await parkedWorker(env, workers);
     let victim: WorkerProcess;
     const ids: string[] = [];
     try {

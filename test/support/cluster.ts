@@ -73,11 +73,12 @@ export async function startTestCluster(masters = 3): Promise<TestCluster> {
   };
 }
 
-async function ping(port: number): Promise<boolean> {
+/** Asks one node `ask`, on a connection of its own that gives up at once; false when it cannot. */
+async function probe(port: number, ask: (r: Redis) => Promise<boolean>): Promise<boolean> {
   const r = new Redis(port, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   try {
     await r.connect();
-    return (await r.ping()) === 'PONG';
+    return await ask(r);
   } catch {
     return false;
   } finally {
@@ -85,14 +86,5 @@ async function ping(port: number): Promise<boolean> {
   }
 }
 
-async function clusterOk(port: number): Promise<boolean> {
-  const r = new Redis(port, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  try {
-    await r.connect();
-    return /cluster_state:ok/.test((await r.call('CLUSTER', 'INFO')) as string);
-  } catch {
-    return false;
-  } finally {
-    r.disconnect();
-  }
-}
+const ping = (port: number): Promise<boolean> => probe(port, async (r) => (await r.ping()) === 'PONG');
+const clusterOk = (port: number): Promise<boolean> => probe(port, async (r) => /cluster_state:ok/.test((await r.call('CLUSTER', 'INFO')) as string));

@@ -155,3 +155,24 @@ export async function jsonMetrics(s: Stack): Promise<{
 }
 
 export const FINAL_STATUSES = new Set(['completed', 'failed', 'cancelled']);
+
+/** Short locks and backoff, so that a run lost with its worker comes back within seconds. */
+export const FAST_RECOVERY_POLICY = {
+  TASK_MAX_RETRIES: '2',
+  TASK_RETRY_BACKOFF: '0.2',
+  TASK_RETRY_JITTER: 'false',
+  WORKER_LOCK_DURATION: '1',
+  WORKER_STALLED_INTERVAL: '0.5',
+};
+
+/**
+ * Boots a worker and parks it (frozen while idle, so it holds nothing): the next worker to start
+ * takes the tasks, and this one takes over once thawed.
+ */
+export async function parkedWorker(env: Record<string, string>, workers: WorkerProcess[]): Promise<WorkerProcess> {
+  const w = await spawnWorker(env);
+  workers.push(w);
+  await waitReady(w);
+  freeze(w.pid);
+  return w;
+}

@@ -1,16 +1,9 @@
-import { TaskPolicy } from '../task-policy';
+import { loadConfig } from '../../config/configuration';
+import { TaskPolicy, policyFromConfig } from '../task-policy';
 import { backoffFor, decideRetry } from './retry-decision';
 
-const policy: TaskPolicy = {
-  queue: 'cpu_intensive',
-  timeLimit: 600,
-  softTimeLimit: 540,
-  maxRetries: 3,
-  retryBackoff: 60,
-  retryBackoffMax: 600,
-  retryJitter: false,
-  resultExpires: 3600,
-};
+// The seed's defaults (60/120/240 s, capped at 600 s), from the configuration itself; jitter off.
+const policy: TaskPolicy = policyFromConfig('cpu_intensive', loadConfig({ TASK_RETRY_JITTER: 'false' }).task);
 const run = (attemptsMade: number, extra: Partial<Parameters<typeof decideRetry>[0]> = {}) =>
   decideRetry({ attemptsMade, maxAttempts: policy.maxRetries + 1, retryable: true, policy, ...extra });
 

@@ -17,6 +17,10 @@ const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: true });
 /** Redis error codes (a reply's first word) under which nothing was executed. */
 const TRANSIENT_REPLIES = new Set(['LOADING', 'BUSY', 'MASTERDOWN', 'READONLY', 'CLUSTERDOWN', 'TRYAGAIN', 'MOVED', 'ASK', 'NOSCRIPT', 'OOM']);
 
+/** 1-based positions, in RECORD_FIELDS, of the fields list.lua filters and expires by. */
+const STATUS_AT = RECORD_FIELDS.indexOf(TASK_FIELDS.status) + 1;
+const FINISHED_AT = RECORD_FIELDS.indexOf('finishedOn') + 1;
+
 type Cmd = (...args: (string | number | Buffer)[]) => Promise<unknown>;
 
 export interface SubmitSpec {
@@ -48,15 +52,24 @@ export type CancelReply =
  */
 @Injectable()
 export class TaskLedger {
+  /** Sluice's own commands (lifecycle-scripts.ts), defined on this connection by redis.factory. */
+  private readonly sluice: Record<'sluiceList' | 'sluiceCancel' | 'sluiceProgress' | 'sluiceReap', Cmd>;
+  private readonly retentionByQueue = new Map<string, number>();
+
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     private readonly queues: TaskQueues,
-    private readonly registry: TaskRegistry,
-  ) {}
+    registry: TaskRegistry,
+  ) {
+    this.sluice = redis as unknown as typeof this.sluice;
+    for (const t of registry.all()) {
+      this.retentionByQueue.set(t.policy.queue, Math.max(this.retentionByQueue.get(t.policy.queue) ?? 0, t.policy.resultExpires));
+    }
+  }
 
   /** How long a queue's finished tasks are kept: the longest TASK_RESULT_EXPIRES of its types. */
   retention(queue: string): number {
-    return Math.max(0, ...this.registry.all().filter((t) => t.policy.queue === queue).map((t) => t.policy.resultExpires));
+    return this.retentionByQueue.get(queue) ?? 0;
   }
 
   private keys(queue: string): QueueKeys {
@@ -121,14 +134,12 @@ export class TaskLedger {
   async list(filter: IndexFilter, limit: number, cursor?: number): Promise<{ items: TaskRecord[]; nextCursor: number | null }> {
     const now = Date.now();
     const queues = this.queues.names();
-    const statusAt = RECORD_FIELDS.indexOf(TASK_FIELDS.status) + 1;
-    const finishedAt = RECORD_FIELDS.indexOf('finishedOn') + 1;
     const replies = await this.call(() =>
       Promise.all(
         queues.map((queue) => {
           const k = this.keys(queue);
           const max = cursor === undefined ? '+inf' : String(cursor);
-          return (this.redis as unknown as Record<string, Cmd>).sluiceList(
+          return this.sluice.sluiceList(
             k.index(filter),
             max,
             limit + 1,
@@ -136,8 +147,8 @@ export class TaskLedger {
             now,
             this.retention(queue),
             filter.status ?? '',
-            statusAt,
-            finishedAt,
+            STATUS_AT,
+            FINISHED_AT,
             ...RECORD_FIELDS,
           ) as Promise<(string | (string | null)[])[]>;
         }),
@@ -164,7 +175,7 @@ export class TaskLedger {
   async cancel(id: string, now: number): Promise<CancelReply> {
     for (const queue of this.queues.names()) {
       const k = this.keys(queue);
-      const r = (await this.call(() => (this.redis as unknown as Record<string, Cmd>).sluiceCancel(k.job(id), k.base, id, now))) as string[];
+      const r = (await this.call(() => this.sluice.sluiceCancel(k.job(id), k.base, id, now))) as string[];
       switch (r[0]) {
         case 'final':
           return { kind: 'final', status: r[1] as TaskStatus, cancelledAt: r[2] ? Number(r[2]) : null };
@@ -180,7 +191,7 @@ export class TaskLedger {
   /** Fenced: refused unless `token` still holds the task's lock. */
   async progress(queue: string, id: string, token: string, pct: number, message: string): Promise<boolean> {
     const k = this.keys(queue);
-    return (await (this.redis as unknown as Record<string, Cmd>).sluiceProgress(k.job(id), token, pct, message)) === 1;
+    return (await this.sluice.sluiceProgress(k.job(id), token, pct, message)) === 1;
   }
 
   /** Which of these tasks have a cancel request recorded (a missed broadcast is caught here). */
@@ -197,7 +208,7 @@ export class TaskLedger {
   async reap(queue: string, now: number, ttlSeconds: number, batch: number): Promise<number> {
     const k = this.keys(queue);
     return Number(
-      await this.call(() => (this.redis as unknown as Record<string, Cmd>).sluiceReap(k.finished('completed'), k.base, now, Math.ceil(ttlSeconds), batch)),
+      await this.call(() => this.sluice.sluiceReap(k.finished('completed'), k.base, now, Math.ceil(ttlSeconds), batch)),
     );
   }
 
