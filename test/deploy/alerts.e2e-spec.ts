@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as yaml from 'js-yaml';
 import { EnvironmentVariables } from '../../src/config/env.schema';
 import { METRIC } from '../../src/metrics/metric-names';
-import { CHART_DIR, REPO_ROOT } from './chart-source';
+import { CHART_DIR, REPO_ROOT, RUNBOOK_PLACEHOLDER, markdownAnchors } from './chart-source';
 import { unknownMetrics } from './metric-refs';
 import { promtool } from './promtool';
 
@@ -43,7 +43,7 @@ describe('helm/sluice/files/alerts.yaml', () => {
     expect(r.status).toBe(0);
   });
 
-  it('has the alerts the health thresholds call for, each with a severity, a summary and a runbook', () => {
+  it('has the alerts the health thresholds call for, each with a severity, a summary and a runbook_url', () => {
     expect([...alerts.keys()].sort()).toEqual(
       [
         'SluiceChildMemoryCritical',
@@ -61,7 +61,7 @@ describe('helm/sluice/files/alerts.yaml', () => {
       expect([name, rule.labels?.severity]).toEqual([name, name.endsWith('Warning') || name === 'SluiceQueueBacklogGrowing' ? 'warning' : 'critical']);
       expect(rule.annotations?.summary).toBeTruthy();
       expect(rule.annotations?.description).toBeTruthy();
-      expect(rule.annotations?.runbook).toMatch(/^docs\/operations\.md#[a-z0-9-]+$/);
+      expect([name, Object.keys(rule.annotations ?? {}).sort()]).toEqual([name, ['description', 'runbook_url', 'summary']]);
     }
   });
 
@@ -112,17 +112,18 @@ describe('helm/sluice/files/alerts.yaml', () => {
     }
   });
 
-  it('every runbook link leads to a heading in docs/operations.md', () => {
+  it('every alert links its runbook: the placeholder base URL and the anchor of a heading under "## Runbook" in docs/operations.md', () => {
     const doc = readFileSync(join(REPO_ROOT, 'docs', 'operations.md'), 'utf8');
-    const anchors = new Set(
-      [...doc.matchAll(/^#{1,6} (.+)$/gm)].map((m) =>
-        m[1]
-          .trim()
-          .toLowerCase()
-          .replace(/[^a-z0-9 -]/g, '')
-          .replace(/ /g, '-'),
-      ),
-    );
-    for (const rule of alerts.values()) expect(anchors).toContain(rule.annotations?.runbook?.split('#')[1]);
+    const start = doc.indexOf('\n## Runbook\n');
+    expect(start).toBeGreaterThanOrEqual(0);
+    const end = doc.indexOf('\n## ', start + 1);
+    const runbook = doc.slice(start + '\n## Runbook\n'.length, end < 0 ? undefined : end);
+    const anchors = markdownAnchors(runbook);
+    const base = RUNBOOK_PLACEHOLDER.replace(/\./g, '\\.');
+    for (const [name, rule] of alerts) {
+      const url = rule.annotations?.runbook_url ?? '';
+      expect([name, url]).toEqual([name, expect.stringMatching(new RegExp(`^${base}#[a-z0-9_-]+$`))]);
+      expect([name, anchors.has(url.split('#')[1])]).toEqual([name, true]);
+    }
   });
 });

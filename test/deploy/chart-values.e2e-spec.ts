@@ -26,6 +26,7 @@ const PASS_THROUGH = [
   ...['api', 'worker'].flatMap((role) => [
     `${role}.livenessProbe`,
     `${role}.readinessProbe`,
+    `${role}.startupProbe`,
     `${role}.extraEnv`,
     `${role}.podAnnotations`,
     `${role}.podLabels`,
@@ -45,6 +46,8 @@ const PASS_THROUGH = [
   'metrics.serviceMonitor.labels',
   'prometheusRule.labels',
   'dashboard.annotations',
+  'serviceAccount.annotations',
+  'tests.resources',
 ];
 
 const SECRET_VARIABLES = ['API_KEYS', 'API_KEY_HASHES', 'REDIS_URL'];

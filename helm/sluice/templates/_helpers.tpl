@@ -39,6 +39,15 @@ app.kubernetes.io/component: {{ .component }}
 {{- default (printf "%s-secret" (include "sluice.fullname" .)) .Values.secret.existingSecret -}}
 {{- end -}}
 
+{{/* The pods' ServiceAccount: the chart's own, or an existing one (empty name: the namespace's default). */}}
+{{- define "sluice.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "sluice.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
 {{/*
 A number from values as plain digits. Helm reads YAML numbers as float64, which print in
 exponent form from 1e6 up (2048000 becomes 2.048e+06); whole numbers go through int64.
@@ -145,6 +154,12 @@ every Deployment, so `helm template` fails before anything is applied.
 {{- if or (and (not .Values.secret.API_KEYS) (not .Values.secret.API_KEY_HASHES)) (not .Values.secret.REDIS_URL) -}}
 {{- fail "set secret.existingSecret (a Secret with the keys API_KEYS or API_KEY_HASHES, and REDIS_URL), or secret.REDIS_URL with secret.API_KEYS or secret.API_KEY_HASHES" -}}
 {{- end -}}
+{{- end -}}
+{{- if and .Values.tests.enabled (not .Values.tests.apiKey) (not .Values.secret.existingSecret) (not .Values.secret.API_KEYS) -}}
+{{- fail "tests.enabled: the helm test pod sends a plain API key, and secret.API_KEY_HASHES holds only hashes: set tests.apiKey to a key whose SHA-256 is listed there, or set tests.enabled=false" -}}
+{{- end -}}
+{{- if and .Values.prometheusRule.enabled (not .Values.alerts.runbookBaseUrl) -}}
+{{- fail "prometheusRule.enabled needs alerts.runbookBaseUrl, the URL where docs/operations.md is served (e.g. https://github.com/ORG/sluice/blob/v0.1.0/docs/operations.md): each alert's runbook_url is that URL and the anchor of its runbook section" -}}
 {{- end -}}
 {{- $as := .Values.worker.autoscaling -}}
 {{- if and $as.hpa.enabled $as.keda.enabled -}}
