@@ -1,5 +1,6 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { AdminUiInstaller } from '../admin-ui/admin-ui.installer';
 import { createHttpApp, initHttpApp } from '../app/http-app';
 import { AppConfig } from '../config/configuration';
 import { API_KEY_SCHEME } from '../common/api-key';
@@ -24,6 +25,8 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
     describeTaskPayloads(document, app.get(TaskRegistry).all());
     SwaggerModule.setup(DOCS_PATH, app, document, { jsonDocumentUrl: DOCS_JSON_PATH });
   }
+  // ADMIN_UI=off: AdminUiModule is not imported and nothing is registered, so /admin/queues is a plain 404.
+  if (config.server.adminUi) app.get(AdminUiInstaller).install(app.getHttpAdapter().getInstance());
   await initHttpApp(app);
   return app;
 }

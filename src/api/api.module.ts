@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
+import { AdminUiModule } from '../admin-ui/admin-ui.module';
 import { ConfigModule } from '../config/config.module';
 import { EdgeModule } from '../edge/edge.module';
 import { AppConfig } from '../config/configuration';
@@ -24,6 +25,8 @@ export class ApiModule {
         MetricsModule.forApi(),
         TasksApiModule,
         HealthModule.forRoot(),
+        // ADMIN_UI=off: not imported, so nothing of Bull Board is even built.
+        ...(config.server.adminUi ? [AdminUiModule] : []),
       ],
     };
   }

@@ -17,6 +17,7 @@ describe('loadConfig', () => {
       rateLimit: { perKey: 6000, unauthenticatedPerIp: 60 },
       docsAccess: 'open',
       metricsAccess: 'open',
+      adminUi: true,
     });
     expect(c.redis).toEqual({ url: 'redis://127.0.0.1:6379', prefix: 'sluice' });
     expect(c.task).toEqual({

@@ -20,6 +20,8 @@ export interface ServerConfig {
   rateLimit: { perKey: number; unauthenticatedPerIp: number };
   docsAccess: EndpointAccess;
   metricsAccess: EndpointAccess;
+  /** ADMIN_UI: whether Bull Board is mounted at /admin/queues. */
+  adminUi: boolean;
 }
 
 export interface RedisConfig {
@@ -135,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       rateLimit: { perKey: vars.RATE_LIMIT_PER_MINUTE, unauthenticatedPerIp: vars.RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE },
       docsAccess: vars.API_DOCS_ACCESS,
       metricsAccess: vars.API_METRICS_ACCESS,
+      adminUi: vars.ADMIN_UI === 'on',
     },
     redis: { url: vars.REDIS_URL ?? DEFAULT_REDIS_URL, prefix: vars.QUEUE_PREFIX },
     task: {

@@ -69,6 +69,9 @@ export type LogLevelName = (typeof LOG_LEVELS)[number];
 /** /docs and /metrics: served to anyone, only with a valid X-API-Key, or not at all. */
 export const ENDPOINT_ACCESS = ['open', 'key', 'off'] as const;
 export type EndpointAccess = (typeof ENDPOINT_ACCESS)[number];
+/** The job inspection UI at /admin/queues: served (behind an API key) or not registered at all. */
+export const ADMIN_UI_STATES = ['on', 'off'] as const;
+export type AdminUiState = (typeof ADMIN_UI_STATES)[number];
 
 /** A boolean, or proxy addresses and CIDRs (each is checked in loadConfig). */
 const TRUST_PROXY_PATTERN = /^\s*(true|false|[0-9A-Fa-f.:/]+(\s*,\s*[0-9A-Fa-f.:/]+)*)\s*$/;
@@ -109,6 +112,8 @@ export class EnvironmentVariables {
   API_DOCS_ACCESS: EndpointAccess = 'open';
   @IsIn(ENDPOINT_ACCESS as unknown as string[], { message: `must be one of ${ENDPOINT_ACCESS.join(', ')}` })
   API_METRICS_ACCESS: EndpointAccess = 'open';
+  @IsIn(ADMIN_UI_STATES as unknown as string[], { message: `must be one of ${ADMIN_UI_STATES.join(', ')}` })
+  ADMIN_UI: AdminUiState = 'on';
   /** Requests per minute per API key, across all API pods; 0 turns the limit off. */
   @Int(0, 100_000_000) RATE_LIMIT_PER_MINUTE = 6000;
   /** Requests per minute per client IP for requests without a valid key; 0 turns the limit off. */

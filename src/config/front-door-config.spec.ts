@@ -13,18 +13,20 @@ describe('front-door configuration', () => {
       RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: '5',
       API_DOCS_ACCESS: 'key',
       API_METRICS_ACCESS: 'off',
+      ADMIN_UI: 'off',
       API_TRUST_PROXY: '10.0.0.0/8, ::1',
     }).server;
     expect(c.timeouts).toEqual({ request: 30, headers: 5, keepAlive: 0.5 });
     expect(c.jsonMaxDepth).toBe(10);
     expect(c.rateLimit).toEqual({ perKey: 0, unauthenticatedPerIp: 5 });
     expect([c.docsAccess, c.metricsAccess]).toEqual(['key', 'off']);
+    expect(c.adminUi).toBe(false);
     expect(c.trustProxy).toEqual(['10.0.0.0/8', '::1']);
   });
 
   it('names each bad value, and a headers timeout above the request timeout', () => {
     const bad = () =>
-      loadConfig({ API_DOCS_ACCESS: 'public', RATE_LIMIT_PER_MINUTE: '-1', API_JSON_MAX_DEPTH: '0', API_HEADERS_TIMEOUT: '90', API_TRUST_PROXY: '10.0.0.300' });
+      loadConfig({ API_DOCS_ACCESS: 'public', RATE_LIMIT_PER_MINUTE: '-1', API_JSON_MAX_DEPTH: '0', API_HEADERS_TIMEOUT: '90', API_TRUST_PROXY: '10.0.0.300', ADMIN_UI: 'true' });
     expect(bad).toThrow(ConfigError);
     const message = (() => {
       try {
@@ -34,7 +36,7 @@ describe('front-door configuration', () => {
       }
       return '';
     })();
-    for (const name of ['API_DOCS_ACCESS', 'RATE_LIMIT_PER_MINUTE', 'API_JSON_MAX_DEPTH', 'API_HEADERS_TIMEOUT must not be above API_REQUEST_TIMEOUT', 'API_TRUST_PROXY']) {
+    for (const name of ['API_DOCS_ACCESS', 'RATE_LIMIT_PER_MINUTE', 'API_JSON_MAX_DEPTH', 'API_HEADERS_TIMEOUT must not be above API_REQUEST_TIMEOUT', 'API_TRUST_PROXY', 'ADMIN_UI must be one of on, off']) {
       expect(message).toContain(name);
     }
   });

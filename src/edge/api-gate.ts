@@ -11,9 +11,10 @@ import { RedisConfig, ServerConfig } from '../config/configuration';
 import { METRIC } from '../metrics/metric-names';
 import { REDIS_CLIENT } from '../redis/redis.module';
 import { AuthFailures } from './auth-failures';
+import { BASIC_CHALLENGE, basicAuthPassword } from './basic-auth';
 import { RateLimitReason } from './edge-metrics';
-import { EndpointOffError, InvalidApiKeyError, RateLimitedError } from './edge.errors';
-import { isApiPath, isDocsPath, isMetricsPath, isProbePath, judgedPath } from './paths';
+import { AdminUiAuthError, EndpointOffError, InvalidApiKeyError, RateLimitedError } from './edge.errors';
+import { isAdminUiPath, isApiPath, isDocsPath, isMetricsPath, isProbePath, judgedPath } from './paths';
 import { RequestGate } from './request-gate';
 
 declare module 'fastify' {
@@ -31,10 +32,12 @@ type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
  * The API's front door, one onRequest hook: it runs before the body is read, so a request without
  * a valid key costs a hash and no parsing. For each request it
  *  1. answers 404 for /metrics when API_METRICS_ACCESS=off (/docs is then not even registered);
- *  2. identifies the X-API-Key by label;
+ *  2. identifies the X-API-Key by label; under /admin/queues (the job inspection UI, which a
+ *     browser reaches through its own login dialog) also the password of `Authorization: Basic`;
  *  3. rate-limits with @fastify/rate-limit on Sluice's Redis, so limits hold across API pods: per
  *     key with a valid key, else per client IP (also before 401, so a flood of bad keys gets 429s);
- *  4. refuses with 401 a request that needs a key (/api, and /docs or /metrics when set to `key`).
+ *  4. refuses with 401 a request that needs a key (/api, /admin/queues when ADMIN_UI=on, and /docs
+ *     or /metrics when set to `key`); the UI's 401 carries a Basic challenge.
  * Probes and /metrics are never rate-limited: the kubelet and Prometheus must always get through.
  */
 @Injectable()
@@ -61,19 +64,27 @@ export class ApiGate implements RequestGate {
     const path = judgedPath(request);
     if (isMetricsPath(path) && this.server.metricsAccess === 'off') throw new EndpointOffError(request.method, path);
 
+    // With ADMIN_UI=off nothing is mounted there, so the path is left to answer 404.
+    const adminUi = this.server.adminUi && isAdminUiPath(path);
+
     const presented = request.headers[API_KEY_HEADER];
-    const label = this.ring.identify(typeof presented === 'string' ? presented : undefined);
+    const authorization = adminUi && presented === undefined ? request.headers.authorization : undefined;
+    const key = typeof presented === 'string' ? presented : (basicAuthPassword(authorization) ?? undefined);
+    const label = this.ring.identify(key);
     if (label !== null) request.apiKeyLabel = label;
 
     if (limit && !isProbePath(path) && !isMetricsPath(path)) await limit(request, reply);
 
     const needsKey =
       isApiPath(path) ||
+      adminUi ||
       (isDocsPath(path) && this.server.docsAccess === 'key') ||
       (isMetricsPath(path) && this.server.metricsAccess === 'key');
     if (needsKey && label === null) {
-      this.failures.record(request.ip, presented === undefined ? 'missing' : 'invalid', request.method, path);
-      throw new InvalidApiKeyError();
+      this.failures.record(request.ip, presented === undefined && authorization === undefined ? 'missing' : 'invalid', request.method, path);
+      if (!adminUi) throw new InvalidApiKeyError();
+      reply.header('www-authenticate', BASIC_CHALLENGE);
+      throw new AdminUiAuthError();
     }
   }
 

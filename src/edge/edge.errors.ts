@@ -13,6 +13,13 @@ export class InvalidApiKeyError extends UnauthorizedException {
   }
 }
 
+/** The job inspection UI's 401: a browser shows its login dialog (WWW-Authenticate, set by ApiGate). */
+export class AdminUiAuthError extends UnauthorizedException {
+  constructor() {
+    super('Invalid or missing API key: sign in with any user name and an API key as the password');
+  }
+}
+
 export class RateLimitedError extends HttpException {
   constructor(detail: string) {
     super(detail, HttpStatus.TOO_MANY_REQUESTS);

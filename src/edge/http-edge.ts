@@ -6,11 +6,11 @@ import { ServerConfig } from '../config/configuration';
 import { answerExpectation } from './client-errors';
 import { JsonTooDeepError, WrongMethodError } from './edge.errors';
 import { jsonNestsDeeperThan } from './json-depth';
-import { isDocsPath, judgedPath } from './paths';
+import { isAdminUiPath, isDocsPath, judgedPath } from './paths';
 import { REQUEST_ID_HEADER, runInRequestContext } from './request-context';
 import { REQUEST_GATE, RequestGate } from './request-gate';
 import { RouteTable } from './route-table';
-import { API_HELMET, DOCS_HELMET } from './security-headers';
+import { ADMIN_UI_HELMET, API_HELMET, DOCS_HELMET } from './security-headers';
 
 /** Routes that take API_BODY_LIMIT_MB, as `METHOD /path`; every other one takes the server's limit. */
 export const LARGE_BODY_ROUTES = Symbol('LARGE_BODY_ROUTES');
@@ -60,6 +60,7 @@ export class HttpEdge {
     this.routes.add(route.url, methods);
     if (methods.some((m) => this.largeBody.has(`${m} ${route.url}`))) route.bodyLimit = this.server.bodyLimitBytes;
     if (isDocsPath(route.url)) route.config = { ...route.config, helmet: DOCS_HELMET } as FastifyContextConfig;
+    if (isAdminUiPath(route.url)) route.config = { ...route.config, helmet: ADMIN_UI_HELMET } as FastifyContextConfig;
   }
 
   /**

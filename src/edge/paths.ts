@@ -4,6 +4,8 @@ import { FastifyRequest } from 'fastify';
 export const DOCS_PATH = 'docs';
 export const DOCS_JSON_PATH = 'docs-json';
 export const METRICS_PATH = '/metrics';
+/** Where Bull Board, the job inspection UI, is mounted (ADMIN_UI). */
+export const ADMIN_UI_PATH = '/admin/queues';
 
 /**
  * The path a request is judged by: its route's pattern when the router matched one (what the
@@ -26,3 +28,4 @@ export const isProbePath = (path: string): boolean => path.startsWith('/health/'
 export const isMetricsPath = (path: string): boolean => path === METRICS_PATH;
 export const isDocsPath = (path: string): boolean =>
   path === `/${DOCS_PATH}` || path.startsWith(`/${DOCS_PATH}/`) || path === `/${DOCS_JSON_PATH}`;
+export const isAdminUiPath = (path: string): boolean => path === ADMIN_UI_PATH || path.startsWith(`${ADMIN_UI_PATH}/`);

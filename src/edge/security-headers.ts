@@ -42,6 +42,31 @@ export const DOCS_HELMET: Omit<FastifyHelmetOptions, 'global'> = {
   },
 };
 
+/**
+ * Bull Board at /admin/queues: a React app whose scripts, styles, images and translations are served
+ * from /admin/queues itself, and which polls its JSON API there. Its page has inline style
+ * attributes and a <style> block (so 'unsafe-inline' for styles only; scripts stay 'self'), and a
+ * <base href>. It also links Google Fonts, which stays blocked: an operator's page should not call a
+ * third party, and must work offline; the UI then falls back to the system's fonts.
+ */
+export const ADMIN_UI_HELMET: Omit<FastifyHelmetOptions, 'global'> = {
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'none'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'", "'unsafe-inline'"],
+      imgSrc: ["'self'", 'data:'],
+      fontSrc: ["'self'", 'data:'],
+      connectSrc: ["'self'"],
+      baseUri: ["'self'"],
+      formAction: ["'none'"],
+      frameAncestors: ["'none'"],
+      objectSrc: ["'none'"],
+    },
+  },
+};
+
 /** For the answers written before Fastify builds a reply (431, 408 from the socket): helmet never sees them. */
 export const RAW_SECURITY_HEADERS: Record<string, string> = {
   'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",

@@ -1,0 +1,71 @@
+import { ArgumentsHost, Inject, Injectable } from '@nestjs/common';
+import { createBullBoard } from '@bull-board/api';
+import { FastifyAdapter as BoardServer } from '@bull-board/fastify';
+import { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import { Redis } from 'ioredis';
+import { HttpExceptionFilter } from '../common/http-exception.filter';
+import { ADMIN_UI_PATH } from '../edge/paths';
+import { REDIS_CLIENT } from '../redis/redis.module';
+import { TaskQueues } from '../tasks/task-queues';
+import { AdminUiReadOnlyError } from './admin-ui.errors';
+import { SluiceBoardQueue } from './sluice-board-queue';
+
+const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD']);
+
+/**
+ * Mounts Bull Board, read-only, at /admin/queues, over the API's own BullMQ queues and Redis
+ * connection. Bull Board is a raw Fastify plugin, so no Nest guard or filter reaches it; what
+ * guards it is Fastify's own:
+ *  - the edge's onRequest hooks are the root's, so they run for every route it registers, static
+ *    files included: ApiGate checks the key (X-API-Key or Basic auth) and rate-limits;
+ *  - its routes get the UI's CSP from HttpEdge's onRoute policy;
+ *  - any method but GET and HEAD is refused here, before the plugin: readOnlyMode already refuses
+ *    its mutating routes, and this keeps a browser's stored Basic credentials from being usable by
+ *    a cross-site form (CSRF), whatever a later Bull Board adds.
+ * The plugin replaces the error handler of its scope with its own, which answers in its own shape
+ * and with 500 for any error without a `statusCode`, such as the gate's 401 (a Nest exception);
+ * each of its routes takes the app's filter instead, so every error leaves as `{"detail": ...}`
+ * with its status and headers.
+ */
+@Injectable()
+export class AdminUiInstaller {
+  private readonly filter = new HttpExceptionFilter();
+
+  constructor(
+    private readonly queues: TaskQueues,
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+  ) {}
+
+  /**
+   * Before the app is initialised: routes cannot be added once Fastify is ready. The plugin is
+   * queued, not awaited: awaiting would load every plugin queued so far (Swagger's too) before Nest
+   * sets the root error handler at init, and their scopes would keep Fastify's default one.
+   */
+  install(fastify: FastifyInstance): void {
+    const server = new BoardServer().setBasePath(ADMIN_UI_PATH);
+    createBullBoard({
+      queues: this.queues.names().map((name) => new SluiceBoardQueue(this.queues.get(name), name, this.queues.keys(name), this.redis)),
+      serverAdapter: server,
+      options: { uiConfig: { boardTitle: 'Sluice', hideDocsLink: true } },
+    });
+    void fastify.register(
+      async (scope) => {
+        scope.addHook('onRoute', (route: RouteOptions) => {
+          route.errorHandler = (error: unknown, _request: FastifyRequest, reply: FastifyReply) => this.filter.catch(error, replyHost(reply));
+        });
+        scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+          if (READ_METHODS.has(request.method)) return;
+          reply.header('allow', [...READ_METHODS].join(', '));
+          throw new AdminUiReadOnlyError(request.method);
+        });
+        await scope.register(server.registerPlugin());
+      },
+      { prefix: ADMIN_UI_PATH },
+    );
+  }
+}
+
+/** The ArgumentsHost the filter reads a reply from. */
+function replyHost(reply: FastifyReply): ArgumentsHost {
+  return { switchToHttp: () => ({ getResponse: () => reply }) } as unknown as ArgumentsHost;
+}

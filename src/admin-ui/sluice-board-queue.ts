@@ -1,0 +1,67 @@
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { Job, Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { QueueKeys, TASK_FIELDS } from '../tasks/lifecycle/task-keys';
+import { TaskMarks, boardJobName } from './board-job-name';
+
+/** Where a job carries its marks on the way to the name formatter: Bull Board hands it `job.toJSON()`, a copy of the Job's own fields. */
+const MARKS = 'sluiceMarks';
+type MarkedJob = Job & { [MARKS]?: TaskMarks };
+
+/**
+ * One Sluice queue on the board: BullMQ's adapter, read-only, listed under Sluice's queue name
+ * (`cpu_intensive`, not the hash-tagged `{cpu_intensive}`), with each job's name tagged from the
+ * task's own status in its job hash (see boardJobName). BullMQ's Job does not read Sluice's
+ * fields, so the jobs of each page the board asks for get them with one pipelined HMGET per job,
+ * on the API's shared connection: a page costs a round trip more, whatever the backlog.
+ *
+ * The board shows a job's stack trace in place of its failedReason when there is one. BullMQ's is
+ * the stack of the worker's RunFailure (Sluice's own transition code, the same for every task),
+ * never the handler's, so it is left out of the board's copy: the Error tab then shows
+ * failedReason, `Type: message`, which is the error the API reports.
+ */
+export class SluiceBoardQueue extends BullMQAdapter {
+  constructor(
+    queue: Queue,
+    private readonly sluiceQueue: string,
+    private readonly taskKeys: QueueKeys,
+    private readonly redis: Redis,
+  ) {
+    // readOnlyMode hides every action button and makes the board's mutating routes answer 405; it
+    // implies allowRetries false (and so no retry of completed jobs either), spelt out here anyway.
+    super(queue, { readOnlyMode: true, allowRetries: false, displayName: sluiceQueue, description: `Sluice queue ${sluiceQueue}` });
+    this.setFormatter('name', (job: { name?: string; [MARKS]?: TaskMarks }) => boardJobName(job.name ?? '', job[MARKS]));
+  }
+
+  /** The board's key for the queue, in its URLs too (`/admin/queues/queue/cpu_intensive`). */
+  override getName(): string {
+    return this.sluiceQueue;
+  }
+
+  override async getJob(id: string): Promise<Job | undefined> {
+    const job = await super.getJob(id);
+    if (job) await this.mark([job]);
+    return job;
+  }
+
+  override async getJobs(...args: Parameters<BullMQAdapter['getJobs']>): Promise<Job[]> {
+    const jobs = await super.getJobs(...args);
+    await this.mark(jobs);
+    return jobs;
+  }
+
+  private async mark(jobs: MarkedJob[]): Promise<void> {
+    const named = jobs.filter((j) => j.id !== undefined);
+    if (named.length === 0) return;
+    const pipe = this.redis.pipeline();
+    for (const job of named) pipe.hmget(this.taskKeys.job(job.id!), TASK_FIELDS.status, TASK_FIELDS.cancelRequestedAt);
+    const replies = (await pipe.exec()) ?? [];
+    named.forEach((job, i) => {
+      const [err, fields] = replies[i] ?? [new Error('no reply')];
+      if (err) throw err;
+      const [status, cancelRequestedAt] = fields as (string | null)[];
+      job[MARKS] = { status, cancelRequested: cancelRequestedAt !== null && cancelRequestedAt !== '' };
+      if (status !== null) job.stacktrace = [];
+    });
+  }
+}
