@@ -1,10 +1,11 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { createApiApp } from './api/api.bootstrap';
+import { devBanner } from './app/dev-banner';
+import { devApiKey } from './app/dev-key';
 import { resolveDevRedis } from './app/dev-redis';
 import { runEntryPoint } from './app/entry-point';
+import { appLogger } from './app/logging';
 import { closeOnSignals } from './app/signals';
 import { readConfig, readEnvironment } from './config/environment';
 import { QueueConsumer } from './processor/queue-consumer';
@@ -12,41 +13,49 @@ import { createWorkerApp } from './worker/worker.bootstrap';
 
 /**
  * All-in-one for a laptop (`npm start`): the API and a worker in one process, on a Redis that is
- * configured, local, or embedded, and with a generated API key when none is set.
+ * configured, local, or embedded, and with a kept generated API key when none is set. It logs in
+ * the `pretty` format unless LOG_FORMAT says otherwise, and ends its start-up with a banner.
  */
 runEntryPoint(async () => {
-  const logger = new Logger('Dev');
   // `.env` first: it may name the Redis to use.
   const env = await readEnvironment(true);
 
-  // At the checkout's root (this file runs as dist/dev.js), git-ignored: tasks survive a laptop restart.
-  const dataDir = resolve(__dirname, '..', '.sluice', 'redis');
+  // At the checkout's root (this file runs as dist/dev.js), git-ignored: tasks and the generated
+  // key survive a restart of npm start or of the laptop. SLUICE_STATE_DIR moves it (tests do).
+  const stateDir = env.SLUICE_STATE_DIR ? resolve(env.SLUICE_STATE_DIR) : resolve(__dirname, '..', '.sluice');
+  const dataDir = join(stateDir, 'redis');
   const redis = await resolveDevRedis(env, undefined, undefined, dataDir);
-  env.REDIS_URL = redis.url;
-  if (redis.embedded) {
-    logger.log(`Started embedded redis-server url=${redis.url} data_dir=${dataDir}`);
-    // The embedded server must not outlive us, however we exit.
-    process.on('exit', () => redis.embedded?.process.kill('SIGKILL'));
-  } else {
-    logger.log(`Using Redis source=${redis.source}`);
-  }
-  if (!env.API_KEYS) {
-    env.API_KEYS = randomBytes(24).toString('base64url');
-    process.stdout.write(`\nAPI_KEYS was not set; generated an API key for this run:\n\n  X-API-Key: ${env.API_KEYS}\n\n`);
-  }
+  // The embedded server must not outlive us, however we exit.
+  if (redis.embedded) process.on('exit', () => redis.embedded?.process.kill('SIGKILL'));
+  const keyFile = join(stateDir, 'api-key');
+  const devKey = env.API_KEYS ? undefined : devApiKey(keyFile);
 
-  const config = await readConfig({ envFile: true, overrides: (raw) => ({ ...raw, REDIS_URL: env.REDIS_URL, API_KEYS: env.API_KEYS }) });
+  const config = await readConfig({
+    envFile: true,
+    overrides: (raw) => ({ LOG_FORMAT: 'pretty', ...raw, REDIS_URL: redis.url, API_KEYS: raw.API_KEYS || devKey?.entry }),
+  });
+  appLogger(config);
   const api = await createApiApp(config);
   const worker = await createWorkerApp(config);
   await api.listen({ port: config.server.port, host: '127.0.0.1' });
   await worker.listen({ port: config.worker.port, host: '127.0.0.1' });
-  logger.log(
-    `Sluice is up api=http://127.0.0.1:${config.server.port} docs=http://127.0.0.1:${config.server.port}/docs worker=http://127.0.0.1:${config.worker.port}`,
-  );
-
   closeOnSignals([api, worker], {
     after: async () => redis.embedded?.stop(),
     onRepeat: () => worker.get(QueueConsumer).hurry(),
     deadlineMs: (config.task.timeLimit + 15) * 1000,
   });
+
+  const shown = (path: string) => relative(process.cwd(), path) || '.';
+  process.stdout.write(
+    devBanner({
+      apiPort: config.server.port,
+      workerPort: config.worker.port,
+      adminUi: config.server.adminUi,
+      docs: config.server.docsAccess !== 'off',
+      redis,
+      redisPrefix: config.redis.prefix,
+      redisDataDir: shown(dataDir),
+      devKey: devKey && { key: devKey.key, file: shown(keyFile), generated: devKey.generated },
+    }),
+  );
 });

@@ -5,6 +5,7 @@ import { runEntryPoint } from './app/entry-point';
 import { closeOnSignals } from './app/signals';
 import { requireApiKeys } from './config/configuration';
 import { envFileAllowed, readConfig } from './config/environment';
+import { logEvent } from './common/log-event';
 
 /** API deployment: node dist/main.js */
 runEntryPoint(async () => {
@@ -13,5 +14,5 @@ runEntryPoint(async () => {
   const app = await createApiApp(config);
   await app.listen({ port: config.server.port, host: '0.0.0.0' });
   closeOnSignals([app]);
-  new Logger('Bootstrap').log(`API listening port=${config.server.port}`);
+  new Logger('Bootstrap').log(logEvent('API listening', { port: config.server.port }));
 });

@@ -6,6 +6,7 @@ import { requireApiKeys } from './config/configuration';
 import { envFileAllowed, readConfig } from './config/environment';
 import { QueueConsumer } from './processor/queue-consumer';
 import { createWorkerApp } from './worker/worker.bootstrap';
+import { logEvent } from './common/log-event';
 
 /** Worker deployment: node dist/worker.js */
 runEntryPoint(async () => {
@@ -18,5 +19,5 @@ runEntryPoint(async () => {
   const app = await createWorkerApp(config);
   apps.push(app);
   await app.listen({ port: config.worker.port, host: '0.0.0.0' });
-  new Logger('Bootstrap').log(`Worker listening port=${config.worker.port} queues=${config.worker.queues.join(',')}`);
+  new Logger('Bootstrap').log(logEvent('Worker listening', { port: config.worker.port, queues: config.worker.queues.join(',') }));
 });

@@ -5,7 +5,7 @@ import { AppConfig } from '../config/configuration';
 import { HttpExceptionFilter } from '../common/http-exception.filter';
 import { DEFAULT_BODY_LIMIT, edgeAdapterOptions } from '../edge/adapter-options';
 import { HttpEdge } from '../edge/http-edge';
-import { RequestLogger, logLevels } from './logging';
+import { appLogger } from './logging';
 import { GlobalValidationPipe, VALIDATION_OPTIONS } from './validation-pipe';
 
 /**
@@ -17,7 +17,7 @@ export async function createHttpApp(module: unknown, config: AppConfig, bodyLimi
     module as Type,
     new FastifyAdapter(edgeAdapterOptions(config.server, bodyLimitBytes)),
     // No Nest body parsers: HttpEdge registers the only one (JSON), so other types get 415.
-    { logger: new RequestLogger({ logLevels: logLevels(config.logLevel) }), abortOnError: false, bodyParser: false },
+    { logger: appLogger(config), abortOnError: false, bodyParser: false },
   );
   await app.get(HttpEdge).install(app.getHttpAdapter().getInstance());
   app.useGlobalFilters(new HttpExceptionFilter());

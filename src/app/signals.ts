@@ -1,4 +1,5 @@
 import { INestApplication, Logger } from '@nestjs/common';
+import { logEvent } from '../common/log-event';
 
 export interface SignalOptions {
   /** After closing the apps (npm start stops its embedded Redis here). */
@@ -19,15 +20,15 @@ export function closeOnSignals(apps: INestApplication[], options: SignalOptions 
   let stopping = false;
   const stop = async (signal: NodeJS.Signals): Promise<void> => {
     if (stopping) {
-      new Logger('Shutdown').warn(`Second signal, not waiting for running tasks signal=${signal}`);
+      new Logger('Shutdown').warn(logEvent('Second signal, not waiting for running tasks', { signal: signal }));
       options.onRepeat?.();
       return;
     }
     stopping = true;
-    new Logger('Shutdown').log(`Shutting down signal=${signal}`);
+    new Logger('Shutdown').log(logEvent('Shutting down', { signal: signal }));
     const deadlineMs = options.deadlineMs ?? DEFAULT_CLOSE_DEADLINE_MS;
     setTimeout(() => {
-      new Logger('Shutdown').error(`Shutdown did not finish in time deadline_ms=${deadlineMs}`);
+      new Logger('Shutdown').error(logEvent('Shutdown did not finish in time', { deadline_ms: deadlineMs }));
       process.exit(1);
     }, deadlineMs).unref();
     const results = await Promise.allSettled(apps.map((a) => a.close()));

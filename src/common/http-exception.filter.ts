@@ -8,6 +8,7 @@ import {
   TaskNotFoundError,
   UnknownTaskNameError,
 } from '../tasks/task.errors';
+import { logEvent } from './log-event';
 
 interface Reply {
   status(code: number): Reply;
@@ -47,6 +48,12 @@ function clientFault(exception: unknown): { status: number; body: { detail: stri
   return { status: statusCode, body: { detail } };
 }
 
+/** The log line of an unexpected error: its message as a field, its stack under `err` (pino's serializer). */
+function failure(exception: unknown): { msg: string; err: Error } {
+  const err = exception instanceof Error ? exception : new Error(String(exception));
+  return { ...logEvent('Request failed', { error: err.message }), err };
+}
+
 /** Every error leaves as `{"detail": ...}`; an unexpected one is logged with its stack and never shown. */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
@@ -73,12 +80,12 @@ export class HttpExceptionFilter implements ExceptionFilter {
       if ('details' in r && 'status' in r) return { status, body: { detail: 'Service unavailable', ...r } };
       const message = r.message;
       const detail = Array.isArray(message) ? message.join('; ') : typeof message === 'string' ? message : exception.message;
-      if (status >= 500) this.logger.error(exception.stack ?? exception.message);
+      if (status >= 500) this.logger.error(failure(exception));
       return { status, body: { detail } };
     }
     const client = clientFault(exception);
     if (client) return client;
-    this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    this.logger.error(failure(exception));
     return { status: HttpStatus.INTERNAL_SERVER_ERROR, body: { detail: 'Internal server error' } };
   }
 }

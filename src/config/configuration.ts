@@ -1,7 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { ConfigError, ConfigProblem, shownValue } from './config.errors';
-import { ENV_VARIABLES, EndpointAccess, EnvironmentVariables, LogLevelName } from './env.schema';
+import { ENV_VARIABLES, EndpointAccess, EnvironmentVariables, LogFormat, LogLevelName } from './env.schema';
 import { ApiKeyEntry, parseApiKeys } from './api-keys';
 import { parseTrustProxy } from './trust-proxy';
 
@@ -79,6 +79,7 @@ export interface AppConfig {
   alerts: AlertConfig;
   diagnostics: { enabled: boolean };
   logLevel: LogLevelName;
+  logFormat: LogFormat;
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -175,6 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     },
     diagnostics: { enabled: vars.ENABLE_DIAGNOSTIC_TASKS },
     logLevel: vars.LOG_LEVEL,
+    logFormat: vars.LOG_FORMAT,
   };
 }
 

@@ -65,6 +65,8 @@ const Bool = (): PropertyDecorator => {
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'verbose'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** /docs and /metrics: served to anyone, only with a valid X-API-Key, or not at all. */
 export const ENDPOINT_ACCESS = ['open', 'key', 'off'] as const;
@@ -159,6 +161,9 @@ export class EnvironmentVariables {
   @Bool() ENABLE_DIAGNOSTIC_TASKS = false;
   @IsIn(LOG_LEVELS as unknown as string[], { message: `must be one of ${LOG_LEVELS.join(', ')}` })
   LOG_LEVEL: LogLevelName = 'info';
+  /** `json` for log collectors (the default); `npm start` uses `pretty`, the seed's `INFO: …` lines. */
+  @IsIn(LOG_FORMATS as unknown as string[], { message: `must be one of ${LOG_FORMATS.join(', ')}` })
+  LOG_FORMAT: LogFormat = 'json';
 }
 
 export const ENV_VARIABLES = [...Object.keys(new EnvironmentVariables()), 'REDIS_URL', 'API_KEYS', 'API_KEY_HASHES'];

@@ -8,6 +8,7 @@ import { AlertConfig } from '../config/configuration';
 import { REDIS_CLIENT } from '../redis/redis.module';
 import { RedisKeys } from '../redis/redis-keys';
 import { InfoReply, RedisSettingsVerdict, assessRedisSettings, describeSettings, settingsVerified } from './redis-settings';
+import { logEvent } from '../common/log-event';
 
 /** The settings are re-read this often, and on every reconnect (a failover may land elsewhere). */
 export const SETTINGS_CHECK_INTERVAL_MS = 60_000;
@@ -93,7 +94,7 @@ export class RedisDurability implements OnApplicationBootstrap, OnModuleDestroy 
   /** Timer and reconnect checks: a Redis that is away now is reported by the evaluation, not here. */
   private async checkAll(): Promise<void> {
     const results = await Promise.allSettled([this.checkSettings(), this.checkEpoch()]);
-    for (const r of results) if (r.status === 'rejected') this.logger.debug(`Redis durability check skipped error=${(r.reason as Error).message}`);
+    for (const r of results) if (r.status === 'rejected') this.logger.debug(logEvent('Redis durability check skipped', { error: (r.reason as Error).message }));
   }
 
   private async readEpoch(): Promise<void> {
@@ -108,7 +109,7 @@ export class RedisDurability implements OnApplicationBootstrap, OnModuleDestroy 
     };
     const lostAt = this.epoch.dataLostAt;
     if (lostAt !== undefined && lostAt !== before?.dataLostAt && Date.now() - lostAt < this.cfg.dataLostHold * 1000) {
-      this.logger.error(`Redis data loss detected epoch=${id} previous_epoch=${previous ?? 'unknown'} data_lost_at=${new Date(lostAt).toISOString()}`);
+      this.logger.error(logEvent('Redis data loss detected', { epoch: id, previous_epoch: previous ?? 'unknown', data_lost_at: new Date(lostAt).toISOString() }));
     }
   }
 
@@ -118,7 +119,7 @@ export class RedisDurability implements OnApplicationBootstrap, OnModuleDestroy 
     const [was, now] = [this.settings && describeSettings(this.settings), describeSettings(next)];
     this.settings = next;
     if (was === now) return; // one line per change, not one per check
-    if (!settingsVerified(next)) this.logger.warn(`Redis durability at risk detail="${now}"`);
+    if (!settingsVerified(next)) this.logger.warn(logEvent('Redis durability at risk', { detail: now }));
     else this.logger.log('Redis durability verified aof_enabled=1 maxmemory_policy=noeviction');
   }
 

@@ -3,6 +3,7 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter } from 'prom-client';
 import { METRIC } from '../metrics/metric-names';
 import { AuthFailureReason } from './edge-metrics';
+import { logEvent } from '../common/log-event';
 
 const LOG_EVERY_MS = 60_000;
 /** Sources remembered at most; past it, expired ones are dropped, and if none are, all are. */
@@ -28,10 +29,8 @@ export class AuthFailures {
       return;
     }
     this.remember(source, now);
-    const shownPath = JSON.stringify(path.length > 200 ? `${path.slice(0, 200)}…` : path);
-    this.logger.warn(
-      `Authentication failed source=${source} reason=${reason} method=${method} path=${shownPath} suppressed=${seen?.suppressed ?? 0}`,
-    );
+    const shownPath = path.length > 200 ? `${path.slice(0, 200)}…` : path;
+    this.logger.warn(logEvent('Authentication failed', { source: source, reason: reason, method: method, path: shownPath, suppressed: seen?.suppressed ?? 0 }));
   }
 
   private remember(source: string, now: number): void {

@@ -3,6 +3,7 @@ import helmet from '@fastify/helmet';
 import { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { SERVER_CONFIG } from '../config/config.module';
 import { ServerConfig } from '../config/configuration';
+import { AccessLog } from './access-log';
 import { answerExpectation } from './client-errors';
 import { JsonTooDeepError, WrongMethodError } from './edge.errors';
 import { jsonNestsDeeperThan } from './json-depth';
@@ -17,7 +18,7 @@ export const LARGE_BODY_ROUTES = Symbol('LARGE_BODY_ROUTES');
 
 /**
  * What every Sluice HTTP listener does before Nest sees a request, in this order: the request id
- * (X-Request-Id on the reply, and in every log line of the request), helmet's headers with a
+ * (X-Request-Id on the reply, and in every log line of the request, the access log's included), helmet's headers with a
  * policy per route, the gate of the role (the API's key check and rate limit), and 405 for a known
  * path with the wrong method. JSON is the only body type, parsed only after the gate and refused
  * when nested deeper than API_JSON_MAX_DEPTH; the body limit is set per route.
@@ -26,6 +27,7 @@ export const LARGE_BODY_ROUTES = Symbol('LARGE_BODY_ROUTES');
 export class HttpEdge {
   private readonly routes = new RouteTable();
   private readonly largeBody: Set<string>;
+  private readonly accessLog = new AccessLog();
 
   constructor(
     @Inject(SERVER_CONFIG) private readonly server: ServerConfig,
@@ -41,6 +43,10 @@ export class HttpEdge {
     fastify.addHook('onRequest', (request, reply, done) => {
       reply.header(REQUEST_ID_HEADER, request.id);
       runInRequestContext(request.id, done);
+    });
+    fastify.addHook('onResponse', (request, reply, done) => {
+      this.accessLog.write(request, reply);
+      done();
     });
     await fastify.register(helmet, API_HELMET);
     fastify.addHook('onRequest', async (request, reply) => {

@@ -13,6 +13,7 @@ import { HEARTBEAT_TTL_MS, WorkerHeartbeat } from './heartbeat';
 import { METRIC } from './metric-names';
 import { QUEUE_STATES, QueueStats } from './queue-stats.service';
 import { TaskStats, percentOf } from './task-stats.service';
+import { logEvent } from '../common/log-event';
 
 export type Severity = 'warning' | 'critical';
 export interface Alert {
@@ -97,7 +98,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
       })
       .catch((err: Error) => {
         this.lastError = err;
-        this.logger.warn(`Alert evaluation failed error=${err.message}`);
+        this.logger.warn(logEvent('Alert evaluation failed', { error: err.message }));
       })
       .finally(() => (this.running = undefined));
     return this.running;
@@ -221,10 +222,10 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     const next = new Map(alerts.map((a) => [`${a.metric}|${a.task_id ?? ''}|${a.worker_id ?? ''}|${a.slot ?? ''}`, a]));
     for (const [key, a] of next) {
       const before = this.active.get(key);
-      if (!before || before.severity !== a.severity) this.logger.warn(`Alert started alert=${a.metric} severity=${a.severity} value=${a.value} message="${a.message}"`);
+      if (!before || before.severity !== a.severity) this.logger.warn(logEvent('Alert started', { alert: a.metric, severity: a.severity, value: a.value, message: a.message }));
     }
     for (const [key, a] of this.active) {
-      if (!next.has(key)) this.logger.log(`Alert cleared alert=${a.metric} severity=${a.severity}`);
+      if (!next.has(key)) this.logger.log(logEvent('Alert cleared', { alert: a.metric, severity: a.severity }));
     }
     this.active = next;
 

@@ -14,6 +14,7 @@ import { TaskRegistry } from '../tasks/task-registry';
 import { ChildPool } from './pool/child-pool';
 import { TASK_HANDLERS } from './handlers/handlers';
 import { TaskRunner } from './task-runner';
+import { logEvent } from '../common/log-event';
 
 /**
  * BullMQ fails a job that stalled more often than this. Sluice counts each lost run as an attempt
@@ -55,11 +56,11 @@ export class QueueConsumer implements OnApplicationBootstrap, BeforeApplicationS
     await this.pool.start();
     await this.bus.onRevoke((taskId) => void this.runner.revoke(taskId).catch((e: Error) => this.logger.error(e.stack)));
     this.workers = this.worker.queues.map((queue) => this.createWorker(queue));
-    for (const w of this.workers) void w.run().catch((e: Error) => this.logger.error(`Worker stopped error=${e.message}`));
+    for (const w of this.workers) void w.run().catch((e: Error) => this.logger.error(logEvent('Worker stopped', { error: e.message })));
     this.poll = setInterval(() => void this.pollRevocations(), REVOCATION_POLL_MS);
     this.poll.unref();
     this.running = true;
-    this.logger.log(`Worker consuming queues=${this.worker.queues.join(',')} children=${this.worker.concurrency} worker_id=${this.runner.workerId}`);
+    this.logger.log(logEvent('Worker consuming', { queues: this.worker.queues.join(','), children: this.worker.concurrency, worker_id: this.runner.workerId }));
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -70,7 +71,7 @@ export class QueueConsumer implements OnApplicationBootstrap, BeforeApplicationS
     await Promise.all(this.workers.map((w) => w.pause(true)));
     await Promise.all(this.workers.map((w) => w.putBackFetched()));
     const { unfinished } = await this.pool.close(this.policy.timeLimit * 1000);
-    if (unfinished.length) this.logger.warn(`Shutdown deadline reached; tasks put back in the queue task_ids=${unfinished.join(',')}`);
+    if (unfinished.length) this.logger.warn(logEvent('Shutdown deadline reached; tasks put back in the queue', { task_ids: unfinished.join(',') }));
     await Promise.all(this.workers.map((w) => w.close()));
   }
 
@@ -106,7 +107,7 @@ export class QueueConsumer implements OnApplicationBootstrap, BeforeApplicationS
       },
     });
     w.on('lockRenewalFailed', (ids: string[]) => this.runner.lockLost(ids));
-    w.on('error', (err) => this.logger.error(`BullMQ worker error queue=${queue} error=${err.message}`));
+    w.on('error', (err) => this.logger.error(logEvent('BullMQ worker error', { queue: queue, error: err.message })));
     return w;
   }
 

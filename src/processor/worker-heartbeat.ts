@@ -7,6 +7,7 @@ import { REDIS_CLIENT } from '../redis/redis.module';
 import { RedisKeys } from '../redis/redis-keys';
 import { ChildPool } from './pool/child-pool';
 import { TaskRunner } from './task-runner';
+import { logEvent } from '../common/log-event';
 
 /**
  * Tells the API pods that this worker is alive and how much memory its children use, through a
@@ -52,7 +53,7 @@ export class WorkerHeartbeat implements OnApplicationBootstrap, OnApplicationShu
         .zadd(this.keys.heartbeats, now, beat.worker_id)
         .exec();
     } catch (err) {
-      this.logger.debug(`Heartbeat not written error=${(err as Error).message}`);
+      this.logger.debug(logEvent('Heartbeat not written', { error: (err as Error).message }));
     }
   }
 }

@@ -7,6 +7,7 @@ import { RedisConfig } from '../config/configuration';
 import { REDIS_CLIENT } from '../redis/redis.module';
 import { QueueKeys, bullQueueName } from './lifecycle/task-keys';
 import { TaskRegistry } from './task-registry';
+import { logEvent } from '../common/log-event';
 
 /**
  * The BullMQ queue of every queue a registered task type uses. Built from the registry at start-up
@@ -35,7 +36,7 @@ export class TaskQueues implements OnModuleInit, OnApplicationShutdown {
   /** Producers fail fast while disconnected, so wait for the first connection (but not forever). */
   async onModuleInit(): Promise<void> {
     // Without a listener BullMQ prints every reconnect failure with its stack; one line will do.
-    for (const [name, q] of this.byName) q.on('error', (err: Error) => this.logger.warn(`Queue connection error queue=${name} error=${err.message}`));
+    for (const [name, q] of this.byName) q.on('error', (err: Error) => this.logger.warn(logEvent('Queue connection error', { queue: name, error: err.message })));
     await Promise.all(this.all().map((q) => withDeadline(q.waitUntilReady(), 3000, () => new Error('timeout')).catch(() => undefined)));
   }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -56,39 +56,91 @@ describe('entry points', () => {
   }, 30_000);
 
   describe('npm start (src/dev.ts)', () => {
-    let dev: Spawned;
-    let port: number;
+    let dev: Spawned | undefined;
+    let stateDir: string;
+    beforeEach(() => {
+      stateDir = mkdtempSync(join(tmpdir(), 'sluice-state-'));
+    });
     afterEach(async () => {
-      if (dev.child.exitCode === null) {
+      if (dev && dev.child.exitCode === null) {
         dev.child.kill('SIGKILL');
         await dev.exited;
       }
+      rmSync(stateDir, { recursive: true, force: true });
     });
 
-    it('prints one generated key, serves the API with it, and never logs keys or payloads', async () => {
-      port = await freePort();
+    async function startDev(env: Record<string, string> = {}): Promise<{ port: number; started: Spawned }> {
+      const port = await freePort();
       dev = spawnEntry('dev.ts', {
         REDIS_URL: redis.url,
         QUEUE_PREFIX: redis.prefix,
         PORT: String(port),
         WORKER_PORT: String(await freePort()),
         ENABLE_DIAGNOSTIC_TASKS: 'true',
-        LOG_LEVEL: 'debug',
+        SLUICE_STATE_DIR: stateDir,
+        ...env,
       });
-      const key = await waitFor('the generated key', () => /X-API-Key: (\S+)/.exec(dev.output())?.[1], 20_000);
-      await waitFor('the API', () => /Sluice is up/.test(dev.output()), 20_000);
+      const started = dev;
+      await waitFor('the banner', () => /Sluice is ready[\s\S]*Try: /.test(started.output()), 20_000);
+      return { port, started };
+    }
+
+    async function stop(started: Spawned): Promise<string> {
+      started.child.kill('SIGTERM');
+      expect((await started.exited).code).toBe(0);
+      return started.output();
+    }
+
+    it('ends its start-up with a banner that gives the URLs, the Redis and why, and the key it generated and kept', async () => {
+      const { port, started } = await startDev();
+      const out = started.output();
+      const banner = out.slice(out.indexOf('\n  Sluice is ready'));
+      // Last in the output: nothing was logged after it while the service stood idle.
+      expect(banner.trimEnd().split('\n').at(-1)).toMatch(/^ {2}Try: {2}curl /);
+      expect(banner).toContain(`http://127.0.0.1:${port}/api/v1/tasks`);
+      expect(banner).toContain(`http://127.0.0.1:${port}/docs`);
+      expect(banner).toContain(`http://127.0.0.1:${port}/admin/queues`);
+      expect(banner).toMatch(new RegExp(`Redis +${redis.url.replace(/\/\d*$/, '').replace(/[.]/g, '\\.')} db \\d+, prefix ${redis.prefix}\\n +\\(from REDIS_URL\\)`));
+      const key = /^ {2}API key +(\S+)/m.exec(banner)![1];
+      expect(banner).toContain('generated now and kept in');
+      expect(readFileSync(join(stateDir, 'api-key'), 'utf8').trim()).toBe(key);
+
+      // The key is in the banner and nowhere else; the log lines before it are pretty and plain.
+      expect(out.slice(0, out.length - banner.length)).not.toContain(key);
+      expect(out).toMatch(/^INFO: Worker consuming queues=cpu_intensive/m);
+      expect(out).not.toContain('\x1b[');
+      expect(out).not.toMatch(/InstanceLoader|RoutesResolver|Mapped \{/);
+
       const api = request(`http://127.0.0.1:${port}`);
       const marker = 'secret-location-52.3702';
       await api.post('/api/v1/tasks').set('X-API-Key', key).send({ task_name: 'diagnostic.fail', payload: { message: marker } }).expect(201);
       await api.post('/api/v1/tasks').set('X-API-Key', key).send({ task_name: 'diagnostic.fail', payload: { message: marker, bad: 1 } }).expect(422);
       await api.get('/api/v1/tasks').set('X-API-Key', `${key}-wrong`).expect(401);
       await api.get('/health/ready').expect(200);
+      const all = await stop(started);
+      expect(all.split(key).length - 1).toBe(banner.split(key).length - 1);
+      expect(all).not.toContain(marker);
+      expect(all).toMatch(/^INFO: HTTP request method=POST route=\/api\/v1\/tasks status=201 duration_ms=[\d.]+ key_label=local request_id=\S+$/m);
 
-      dev.child.kill('SIGTERM');
-      expect((await dev.exited).code).toBe(0);
-      const out = dev.output();
-      expect(out.split(key).length - 1).toBe(1);
-      expect(out).not.toContain(marker);
+      // A restart keeps the key, so scripts and browsers need not learn a new one.
+      const again = await startDev();
+      expect(/^ {2}API key +(\S+)/m.exec(again.started.output())![1]).toBe(key);
+      expect(again.started.output()).toContain('kept in');
+      await request(`http://127.0.0.1:${again.port}`).get('/api/v1/tasks/metrics').set('X-API-Key', key).expect(200);
+      await stop(again.started);
+    }, 60_000);
+
+    it('never prints a configured key, and logs JSON when LOG_FORMAT=json', async () => {
+      const secret = 'configured-key-0123456789abcdef';
+      const { port, started } = await startDev({ API_KEYS: `ops:${secret}`, LOG_FORMAT: 'json' });
+      await request(`http://127.0.0.1:${port}`).get('/api/v1/tasks/metrics').set('X-API-Key', secret).expect(200);
+      const out = await stop(started);
+      expect(out).not.toContain(secret);
+      expect(out).not.toMatch(/^ {2}API key /m);
+      expect(existsSync(join(stateDir, 'api-key'))).toBe(false);
+      const logLines = out.split('\n').filter((l) => l.startsWith('{'));
+      expect(logLines.length).toBeGreaterThan(2);
+      for (const line of logLines) expect(Object.keys(JSON.parse(line))).toEqual(expect.arrayContaining(['time', 'level', 'msg']));
     }, 40_000);
   });
 

@@ -21,7 +21,7 @@ const RUNS = 1200;
 const TIMEOUT_MS = 5000;
 jest.setTimeout(60_000);
 /** The exception filter's line for a client's aborted body, logged only under jest's VM realm. */
-const JEST_REALM_ARTIFACT = /ERROR \[HttpExceptionFilter\] Error: aborted request_id=/;
+const JEST_REALM_ARTIFACT = /^\{"level":"ERROR",.*"context":"HttpExceptionFilter","msg":"Request failed error=\\"Error: aborted\\""/;
 
 /**
  * The front door under fast-check (the properties are in test/fuzz/front-door.properties.ts, shared

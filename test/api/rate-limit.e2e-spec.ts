@@ -92,7 +92,13 @@ describe('Rate limiting (per key, per client IP, shared through Redis)', () => {
     });
     const lines = linesWith(output, 'Authentication failed');
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/Authentication failed source=192\.0\.2\.10 reason=invalid method=GET path="\/api\/v1\/tasks\/metrics" suppressed=0 request_id=first-failure$/);
+    expect(JSON.parse(lines[0])).toMatchObject({
+      level: 'WARNING',
+      msg: 'Authentication failed source=192.0.2.10 reason=invalid method=GET path=/api/v1/tasks/metrics suppressed=0',
+      source: '192.0.2.10',
+      reason: 'invalid',
+      request_id: 'first-failure',
+    });
     expect(lines[1]).toMatch(/source=192\.0\.2\.11 reason=missing/);
     expect(output).not.toContain(WRONG_KEY);
   });

@@ -570,11 +570,24 @@ function detailOf(body: string): string | undefined {
   }
 }
 
+/**
+ * An ERROR or CRITICAL line: by its JSON level, so that a client's path or header quoted in an
+ * INFO line (the access log's) cannot pass for one; a line that is not JSON is judged by its text.
+ */
+function isErrorLine(line: string): boolean {
+  try {
+    const level = (JSON.parse(line) as { level?: unknown }).level;
+    return level === 'ERROR' || level === 'CRITICAL';
+  } catch {
+    return /\b(ERROR|FATAL|CRITICAL)\b/.test(line);
+  }
+}
+
 /** Every property of one exchange, given the log lines written while it ran. */
 export function violationsOf(req: FuzzRequest, outcome: WireOutcome, logLines: string[], timeoutMs: number): Violation[] {
   const out: Violation[] = [];
   const v = (kind: ViolationKind, message: string) => out.push({ kind, message });
-  const logged = logLines.filter((l) => /\b(ERROR|FATAL)\b/.test(l));
+  const logged = logLines.filter(isErrorLine);
   if (logged.length) v('error-logged', logged.map((l) => abridge(l, 400)).join(' // '));
   if (outcome.kind === 'timeout') {
     v('timeout', `no response within ${timeoutMs} ms; got ${JSON.stringify(outcome.partial)}`);

@@ -1,3 +1,4 @@
+import type { LogEvent } from '../../src/common/log-event';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ChildPool } from '../../src/processor/pool/child-pool';
@@ -26,7 +27,7 @@ export function collect<K extends keyof ChildPoolEvents>(pool: ChildPool, event:
 
 export function memoryLogger(): PoolLogger & { lines: string[] } {
   const lines: string[] = [];
-  const push = (m: string) => void lines.push(m);
+  const push = (m: string | LogEvent) => void lines.push(typeof m === 'string' ? m : m.msg);
   return { lines, log: push, warn: push, error: push, debug: push };
 }
 

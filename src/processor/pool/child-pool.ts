@@ -13,6 +13,7 @@ import {
 } from './pool.types';
 import { startRetryDelayMs } from './start-backoff.util';
 import { exitOutcome, isUsableLimit, type StopReason, TaskRun } from './task-run';
+import { logEvent } from '../../common/log-event';
 
 const DEFAULT_MEMORY_SAMPLE_MS = 100;
 /**
@@ -294,7 +295,7 @@ export class ChildPool extends EventEmitter<ChildPoolEvents> {
   }
 
   private recycled(child: PoolChild, slot: number, reason: RecycleReason): void {
-    this.logger?.log(`Worker child recycled pid=${child.pid} slot=${slot} reason=${reason}`);
+    this.logger?.log(logEvent('Worker child recycled', { pid: child.pid, slot: slot, reason: reason }));
     this.notify('recycled', { pid: child.pid, slot, reason });
   }
 
@@ -348,7 +349,7 @@ export class ChildPool extends EventEmitter<ChildPoolEvents> {
   private onSeatStartFailed(seat: Seat, error: Error): void {
     seat.startFailures++;
     const retryInMs = startRetryDelayMs(seat.startFailures);
-    this.logger?.error(`Worker child failed to start slot=${seat.slot ?? 'spare'} failures=${seat.startFailures} retry_in_ms=${retryInMs} error=${error.message}`);
+    this.logger?.error(logEvent('Worker child failed to start', { slot: seat.slot ?? 'spare', failures: seat.startFailures, retry_in_ms: retryInMs, error: error.message }));
     this.notify('childStartFailed', { slot: seat.slot, error, failures: seat.startFailures, retryInMs });
     if (this.starting && seat.startFailures >= START_ATTEMPTS) {
       this.starting.reject(error);
@@ -374,7 +375,7 @@ export class ChildPool extends EventEmitter<ChildPoolEvents> {
     // Still seated: it died on its own, busy or idle.
     const seat = this.seatOf(child);
     if (seat) {
-      this.logger?.warn(`Worker child exited unexpectedly pid=${child.pid} slot=${seat.slot ?? 'spare'} code=${exitCode} signal=${signal}`);
+      this.logger?.warn(logEvent('Worker child exited unexpectedly', { pid: child.pid, slot: seat.slot ?? 'spare', code: exitCode, signal: signal }));
       if (seat.slot !== null && !this.closed) this.recycled(child, seat.slot, 'crashed');
       this.replace(seat);
     }
@@ -435,10 +436,7 @@ export class ChildPool extends EventEmitter<ChildPoolEvents> {
   }
 
   private logChild(child: PoolChild, message: Extract<TaskMessage, { type: 'log' }>): void {
-    const fields = Object.entries(message.fields ?? {})
-      .map(([k, v]) => ` ${k}=${v}`)
-      .join('');
-    this.logger?.[message.level](`${message.message} task_id=${message.taskId} pid=${child.pid}${fields}`);
+    this.logger?.[message.level](logEvent(message.message, { task_id: message.taskId, pid: child.pid, ...message.fields }));
   }
 
   /** A throwing hook or listener belongs to the caller; it must not leave the pool half-updated. */
@@ -446,7 +444,7 @@ export class ChildPool extends EventEmitter<ChildPoolEvents> {
     try {
       fn();
     } catch (err) {
-      this.logger?.error(`Run hook failed task_id=${run.taskId} error=${(err as Error).message}`);
+      this.logger?.error(logEvent('Run hook failed', { task_id: run.taskId, error: (err as Error).message }));
     }
   }
 
@@ -455,7 +453,7 @@ export class ChildPool extends EventEmitter<ChildPoolEvents> {
       // The generic emit cannot check a spread of a generic tuple; the signature above does.
       (this as EventEmitter).emit(event, ...args);
     } catch (err) {
-      this.logger?.error(`Pool listener failed event=${event} error=${(err as Error).message}`);
+      this.logger?.error(logEvent('Pool listener failed', { event: event, error: (err as Error).message }));
     }
   }
 }

@@ -1,10 +1,12 @@
 /** Public types of the supervised child pool. Nothing here depends on BullMQ, Redis or NestJS. */
+import type { LogEvent } from '../../common/log-event';
 
+/** Nest's Logger fits; a message is plain text or an event with its fields (see logEvent). */
 export interface PoolLogger {
-  log(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-  debug?(message: string): void;
+  log(message: string | LogEvent): void;
+  warn(message: string | LogEvent): void;
+  error(message: string | LogEvent): void;
+  debug?(message: string | LogEvent): void;
 }
 
 export interface ChildPoolOptions {

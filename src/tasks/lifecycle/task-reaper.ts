@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { TaskLedger } from './task-ledger';
 import { TaskQueues } from '../task-queues';
+import { logEvent } from '../../common/log-event';
 
 const REAP_EVERY_MS = 5_000;
 const BATCH = 500;
@@ -44,7 +45,7 @@ export class TaskReaper implements OnApplicationBootstrap, OnModuleDestroy {
         }
       }
     } catch (err) {
-      this.logger.warn(`Retention pass failed error=${(err as Error).message}`);
+      this.logger.warn(logEvent('Retention pass failed', { error: (err as Error).message }));
     }
     return total;
   }

@@ -7,6 +7,7 @@ import { RetryDecision, backoffFor, decideRetry } from './retry-decision';
 import { RunSupersededError, classifyMoveError } from './run-superseded';
 import { TaskLedger } from './task-ledger';
 import { CANCELLED_ERROR, TaskErrorInfo } from './task-record';
+import { logEvent } from '../../common/log-event';
 
 /** One run of a task, as a worker holds it. `token` is its BullMQ lock token: the fencing token. */
 export interface Run {
@@ -60,7 +61,7 @@ export class TaskTransitions {
   }
 
   started(run: Run, queueWaitSeconds: number | null): void {
-    this.logger.log(`Task started task_id=${run.base.taskId} task_name=${run.base.taskName}`);
+    this.logger.log(logEvent('Task started', { task_id: run.base.taskId, task_name: run.base.taskName }));
     this.events.emit('started', { ...run.base, queueWaitSeconds });
   }
 
@@ -70,7 +71,7 @@ export class TaskTransitions {
   }
 
   softLimit(run: Run): void {
-    this.logger.warn(`Task soft time limit exceeded task_id=${run.base.taskId}`);
+    this.logger.warn(logEvent('Task soft time limit exceeded', { task_id: run.base.taskId }));
     this.events.emit('timeLimit', { ...run.base, kind: 'soft' });
   }
 
@@ -80,7 +81,7 @@ export class TaskTransitions {
 
   async complete(run: Run, job: Job, result: unknown, runtime: number): Promise<void> {
     if (!(await this.move(run, (fetch) => job.moveToCompleted(result ?? null, run.token, fetch)))) return;
-    this.logger.log(`Task completed task_id=${run.base.taskId} duration=${runtime.toFixed(3)} state=SUCCESS`);
+    this.logger.log(logEvent('Task completed', { task_id: run.base.taskId, duration: Number(runtime.toFixed(3)), state: 'SUCCESS' }));
     this.events.emit('succeeded', { ...run.base, runtimeSeconds: runtime });
   }
 
@@ -90,10 +91,10 @@ export class TaskTransitions {
     if (!(await this.move(run, (fetch) => job.moveToFailed(new RunFailure(error, decision), run.token, fetch)))) return;
     const { base } = run;
     if (decision.retry) {
-      this.logger.warn(`Task retry scheduled task_id=${base.taskId} reason=${error.type} attempt=${decision.attempt}`);
+      this.logger.warn(logEvent('Task retry scheduled', { task_id: base.taskId, reason: error.type, attempt: decision.attempt }));
       this.events.emit('retried', { ...base, exception: error.type, runtimeSeconds: runtime });
     } else {
-      this.logger.error(`Task failed task_id=${base.taskId} exception=${error.type}`);
+      this.logger.error(logEvent('Task failed', { task_id: base.taskId, exception: error.type }));
       this.events.emit('failed', { ...base, exception: error.type, runtimeSeconds: runtime });
     }
   }
@@ -102,13 +103,13 @@ export class TaskTransitions {
   async cancelled(run: Run, job: Job): Promise<void> {
     if (!(await this.move(run, (fetch) => job.moveToFailed(new RunFailure(CANCELLED_ERROR, { retry: false }), run.token, fetch)))) return;
     await this.bus.confirm(run.base.taskId).catch(() => undefined);
-    this.logger.warn(`Task revoked task_id=${run.base.taskId} terminated=true`);
+    this.logger.warn(logEvent('Task revoked', { task_id: run.base.taskId, terminated: true }));
     this.events.emit('revoked', { ...run.base, terminated: true });
   }
 
   /** A waiting task was cancelled by the API (lifecycle/lua/cancel.lua already moved it). */
   cancelledWaiting(base: TaskEventBase): void {
-    this.logger.warn(`Task revoked task_id=${base.taskId} terminated=false`);
+    this.logger.warn(logEvent('Task revoked', { task_id: base.taskId, terminated: false }));
     this.events.emit('revoked', { ...base, terminated: false });
   }
 
@@ -120,7 +121,7 @@ export class TaskTransitions {
   superseded(run: Run): void {
     if (run.superseded) return;
     run.superseded = true;
-    this.logger.warn(`Task run superseded task_id=${run.base.taskId} run=${run.token}`);
+    this.logger.warn(logEvent('Task run superseded', { task_id: run.base.taskId, run: run.token }));
   }
 
   /**

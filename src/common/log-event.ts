@@ -1,0 +1,35 @@
+export type LogFieldValue = string | number | boolean | null | undefined;
+export type LogFields = Record<string, LogFieldValue>;
+
+/** A log line's message and its fields; pino writes the fields as JSON keys beside `msg`. */
+export interface LogEvent extends LogFields {
+  msg: string;
+}
+
+/** Keys that belong to the log line itself: an event field by that name is written as `<name>_`. */
+const RESERVED = new Set(['msg', 'time', 'level', 'context', 'err']);
+
+/**
+ * One event: `msg` is the seed's greppable `Title key=value …` text, and the same fields travel as
+ * keys, so `grep 'Task started task_id=…'` and `jq 'select(.task_id == …)'` find the same line.
+ * A value with a space, a quote or an `=` is quoted in the text, so the text still splits into
+ * fields; undefined fields are left out of both.
+ */
+export function logEvent(title: string, fields: LogFields = {}): LogEvent {
+  const event: LogEvent = { msg: title };
+  let text = title;
+  for (const [key, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    event[RESERVED.has(key) ? `${key}_` : key] = value;
+    text += ` ${key}=${formatValue(value)}`;
+  }
+  event.msg = text;
+  return event;
+}
+
+function formatValue(value: Exclude<LogFieldValue, undefined>): string {
+  const text = String(value);
+  // Quoted (and so escaped) when it holds a space, a quote, an `=`, or anything but printable
+  // ASCII: a client-chosen path cannot split a line, forge a field or carry an ANSI code.
+  return text === '' || /[^\x21-\x7e]|["=]/.test(text) ? JSON.stringify(text) : text;
+}
