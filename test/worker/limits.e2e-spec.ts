@@ -15,7 +15,8 @@ describe('worker: time limits, cancellation, memory, prefetch', () => {
       TASK_MAX_RETRIES: '0',
       // Long enough that SIGTERM's end and SIGKILL's cannot be confused on a loaded machine.
       WORKER_CANCEL_GRACE: '1.5',
-      WORKER_MAX_MEMORY_PER_CHILD: '200000',
+      // Low, so that the memory task crosses it within a fraction of its time limit even on a loaded machine.
+      WORKER_MAX_MEMORY_PER_CHILD: '150000',
       WORKER_MAX_TASKS_PER_CHILD: '0',
     });
   });
