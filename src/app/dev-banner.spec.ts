@@ -26,6 +26,15 @@ describe('devBanner', () => {
   });
 });
 
+describe('devBanner, embedded Redis', () => {
+  it('says npm start started it, on which port, and where its data is kept', () => {
+    const embedded = { url: 'redis://127.0.0.1:40123', port: 40123 } as unknown as NonNullable<Parameters<typeof devBanner>[0]['redis']['embedded']>;
+    const text = devBanner({ ...{ apiPort: 3000, workerPort: 3001, adminUi: true, docs: true, redisPrefix: 'sluice', redisDataDir: '.sluice/redis' }, redis: { url: embedded.url, source: 'embedded', embedded } });
+    expect(text).toContain('Redis     redis://127.0.0.1:40123 db 0, prefix sluice');
+    expect(text).toContain('(embedded redis-server started by npm start, port 40123; data kept in .sluice/redis, delete it to start empty)');
+  });
+});
+
 describe('describeRedisUrl', () => {
   it.each([
     ['redis://127.0.0.1:6379', 'redis://127.0.0.1:6379 db 0'],
