@@ -76,7 +76,8 @@ export const sleepHandler: TaskHandler<DiagnosticSleepDto> = {
     // Returning synchronously keeps this a true no-op, which benchmarks of the pool rely on.
     if (payload.seconds <= 0) return finished(payload, ctx, startedAt, { slept_seconds: 0, soft_limit_hit: false, pid: process.pid });
     const started = performance.now();
-    return sleepUnlessAborted(payload.seconds * 1000, ctx.signal).then((softLimitHit) =>
+    const slept = payload.progress_steps ? sleepInSteps(payload.seconds * 1000, payload.progress_steps, ctx) : sleepUnlessAborted(payload.seconds * 1000, ctx.signal);
+    return slept.then((softLimitHit) =>
       finished(payload, ctx, startedAt, {
         slept_seconds: roundMs(performance.now() - started),
         soft_limit_hit: softLimitHit,
@@ -85,6 +86,15 @@ export const sleepHandler: TaskHandler<DiagnosticSleepDto> = {
     );
   },
 };
+
+/** Sleeps `ms` in `steps` equal parts, reporting progress after each; true if aborted. */
+async function sleepInSteps(ms: number, steps: number, ctx: TaskContext): Promise<boolean> {
+  for (let i = 1; i <= steps; i++) {
+    if (await sleepUnlessAborted(ms / steps, ctx.signal)) return true;
+    ctx.progress((100 * i) / steps, `step ${i} of ${steps}`);
+  }
+  return false;
+}
 
 export const cpuHandler: TaskHandler<DiagnosticCpuDto> = {
   run(payload, ctx) {

@@ -10,6 +10,8 @@ export interface DiagnosticRunLogDto {
 
 export interface DiagnosticSleepDto extends DiagnosticRunLogDto {
   seconds: number;
+  /** 1 to 100; absent: no progress reports. */
+  progress_steps?: number;
 }
 
 export interface DiagnosticCpuDto extends DiagnosticRunLogDto {

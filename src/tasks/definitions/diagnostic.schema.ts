@@ -31,7 +31,20 @@ function diagnostic(title: string, properties: Record<string, PayloadSchema>, re
   return { title, type: 'object', properties: { ...properties, run_log: RUN_LOG }, required, additionalProperties: false };
 }
 
-export const DIAGNOSTIC_SLEEP_SCHEMA = diagnostic('DiagnosticSleepPayload', { seconds: seconds('How long to sleep; stops early at the soft time limit', 2) }, ['seconds']);
+export const DIAGNOSTIC_SLEEP_SCHEMA = diagnostic(
+  'DiagnosticSleepPayload',
+  {
+    seconds: seconds('How long to sleep; stops early at the soft time limit', 2),
+    progress_steps: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 100,
+      example: 4,
+      description: 'Report progress this many times, evenly spread over the sleep (the last report is 100). Without it the sleep reports none',
+    },
+  },
+  ['seconds'],
+);
 
 export const DIAGNOSTIC_CPU_SCHEMA = diagnostic(
   'DiagnosticCpuPayload',
