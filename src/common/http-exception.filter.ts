@@ -2,7 +2,9 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import { STATUS_CODES } from 'node:http';
 import {
   IdempotencyConflictError,
+  InvalidLimitsError,
   InvalidPayloadError,
+  LimitAboveCapError,
   StoreUnavailableError,
   TaskNotCancellableError,
   TaskNotFoundError,
@@ -20,6 +22,8 @@ const DOMAIN_STATUS = new Map<Function, number>([
   [TaskNotFoundError, HttpStatus.NOT_FOUND],
   [UnknownTaskNameError, HttpStatus.UNPROCESSABLE_ENTITY],
   [InvalidPayloadError, HttpStatus.UNPROCESSABLE_ENTITY],
+  [LimitAboveCapError, HttpStatus.UNPROCESSABLE_ENTITY],
+  [InvalidLimitsError, HttpStatus.UNPROCESSABLE_ENTITY],
   [IdempotencyConflictError, HttpStatus.CONFLICT],
   [TaskNotCancellableError, HttpStatus.BAD_REQUEST],
   [StoreUnavailableError, HttpStatus.SERVICE_UNAVAILABLE],

@@ -14,6 +14,7 @@ import { ChildPool } from './pool/child-pool';
 import { RunNews, RunOutcome } from './pool/pool.types';
 import { Semaphore } from './semaphore';
 import { SluiceWorker } from './sluice-worker';
+import { timeLimitsOf } from '../tasks/task-limits';
 
 /** A failure as the task's error shows it: the class name is its type. */
 const info = (e: TaskError): TaskErrorInfo => ({ type: e.name, message: e.message });
@@ -121,6 +122,8 @@ export class TaskRunner {
     if (!type) return this.transitions.fail(held, job, undefined, info(new UnknownTaskNameError(job.name, this.registry.names())), false, null);
 
     const startedAt = job.processedOn ?? Date.now();
+    // The submission may have lowered its type's limits (options.time_limit, soft_time_limit).
+    const limits = timeLimitsOf(type.policy, job.opts);
     this.transitions.started(held, job.attemptsMade === 0 ? Math.max(0, startedAt - job.timestamp - (job.opts.delay ?? 0)) / 1000 : null);
     // No await between this check and pool.run: a revocation that arrives while the task is being
     // handed over either sees the run registered in the pool, or is seen here.
@@ -132,8 +135,8 @@ export class TaskRunner {
             taskName: type.name,
             payload: job.data.payload,
             attempt: job.attemptsMade + 1,
-            softLimitMs: type.policy.softTimeLimit * 1000,
-            hardLimitMs: type.policy.timeLimit * 1000,
+            softLimitMs: limits.softTimeLimit * 1000,
+            hardLimitMs: limits.timeLimit * 1000,
           },
           { onNews: (news) => this.report(held, news) },
         );
@@ -158,7 +161,7 @@ export class TaskRunner {
         return t.requeue(held, job);
       case 'time_limit':
         t.hardLimit(held);
-        return t.fail(held, job, policy, info(new TimeLimitExceeded(`Task exceeded its time limit of ${policy.timeLimit}s`)), true, runtime);
+        return t.fail(held, job, policy, info(new TimeLimitExceeded(`Task exceeded its time limit of ${timeLimitsOf(policy, job.opts).timeLimit}s`)), true, runtime);
       case 'memory_limit':
         return t.fail(held, job, policy, info(new MemoryLimitExceeded('Task exceeded the memory limit of its child process')), true, runtime);
       case 'crashed':

@@ -12,6 +12,8 @@ export function presentTask(r: TaskRecord): TaskStatusDto {
     progress: r.progress,
     attempts: r.attempts,
     max_retries: r.maxRetries,
+    time_limit: r.timeLimit,
+    soft_time_limit: r.softTimeLimit,
     submitted_at: iso(r.submittedAt)!,
     started_at: iso(r.startedAt),
     finished_at: iso(r.finishedAt),

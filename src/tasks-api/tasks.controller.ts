@@ -51,6 +51,7 @@ function toRequest(body: SubmitTaskDto, submittedBy: string | undefined): Submit
       priority: body.options?.priority,
       delaySeconds: body.options?.delay_seconds,
       idempotencyKey: body.options?.idempotency_key,
+      limits: { timeLimit: body.options?.time_limit, softTimeLimit: body.options?.soft_time_limit, maxRetries: body.options?.max_retries },
     },
   };
 }

@@ -1,4 +1,5 @@
 import { JobsOptions } from 'bullmq';
+import { TaskLimits, limitOpts } from './task-limits';
 import { TaskType } from './task-registry';
 
 /** The BullMQ job data of a task. */
@@ -15,10 +16,14 @@ export interface SubmitOptions {
   delaySeconds?: number;
 }
 
-/** All of a task's BullMQ options come from its type's policy, here and nowhere else. */
-export function buildJobOptions(type: TaskType, opts: SubmitOptions = {}): JobsOptions {
+/**
+ * All of a task's BullMQ options come from its type's policy, lowered by its submission's limits
+ * (see task-limits), here and nowhere else.
+ */
+export function buildJobOptions(type: TaskType, opts: SubmitOptions = {}, limits?: TaskLimits): JobsOptions {
   const options: JobsOptions = {
-    attempts: type.policy.maxRetries + 1,
+    attempts: (limits?.maxRetries ?? type.policy.maxRetries) + 1,
+    ...(limits ? limitOpts(type.policy, limits) : {}),
     backoff: { type: SLUICE_BACKOFF },
     // Sluice's reaper removes finished jobs after TASK_RESULT_EXPIRES, indexes and all, in one
     // script (lifecycle/lua/reap.lua); BullMQ's own age trimming would leave the indexes behind.

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { fingerprint } from '../common/canonical-json.util';
 import { SubmitOptions, buildJobOptions } from './job-options';
 import { SubmitSpec, TaskLedger } from './lifecycle/task-ledger';
+import { RequestedLimits, resolveLimits } from './task-limits';
 import { TaskRecord } from './lifecycle/task-record';
 import { TaskRegistry, TaskType } from './task-registry';
 import { TaskStatus } from './task-status';
@@ -15,7 +16,7 @@ export interface SubmitRequest {
   payload: unknown;
   /** The label of the API key that submitted it. */
   submittedBy?: string;
-  options?: SubmitOptions & { idempotencyKey?: string };
+  options?: SubmitOptions & { idempotencyKey?: string; limits?: RequestedLimits };
 }
 
 export interface SubmitResult {
@@ -89,6 +90,7 @@ export class TaskSubmitter {
   private prepare(req: SubmitRequest, index: number, timestamp: number): Prepared {
     const type = this.registry.get(req.taskName);
     this.registry.validatePayload(type, req.payload);
+    const limits = resolveLimits(type.name, type.policy, req.options?.limits);
     const key = req.options?.idempotencyKey;
     const queue = type.policy.queue;
     return {
@@ -100,7 +102,7 @@ export class TaskSubmitter {
         queue,
         taskName: type.name,
         dataJson: JSON.stringify({ task_name: type.name, payload: req.payload }),
-        opts: buildJobOptions(type, req.options),
+        opts: buildJobOptions(type, req.options, limits),
         timestamp,
         fingerprint: key === undefined ? '' : fingerprint({ task_name: req.taskName, payload: req.payload }),
         ttlSeconds: type.policy.resultExpires,

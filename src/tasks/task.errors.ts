@@ -46,6 +46,10 @@ export class IdempotencyConflictError extends TaskError {
   }
 }
 export class TaskNotCancellableError extends TaskError {}
+/** A submission asked for more than its type allows (options.time_limit and the like): a 422 that names the cap. */
+export class LimitAboveCapError extends TaskError {}
+/** A submission's own limits contradict each other. */
+export class InvalidLimitsError extends TaskError {}
 /** Redis did not answer; the API maps this to 503. */
 export class StoreUnavailableError extends TaskError {}
 /**

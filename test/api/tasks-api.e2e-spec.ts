@@ -167,6 +167,8 @@ describe('Tasks API (real Redis, no worker)', () => {
         progress: 0,
         attempts: 0,
         max_retries: 3,
+        time_limit: 600,
+        soft_time_limit: 540,
         submitted_at: body.submitted_at,
         started_at: null,
         finished_at: null,

@@ -18,6 +18,9 @@ export interface TaskView {
   duration_seconds: number | null;
   progress: number;
   cancelled_at: string | null;
+  max_retries: number;
+  time_limit: number | null;
+  soft_time_limit: number | null;
 }
 
 /** An API and a worker on one suite's own Redis, with the env a test asks for. */

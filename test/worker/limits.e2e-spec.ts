@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
 import { ChildPool } from '../../src/processor/pool/child-pool';
+import { TEST_API_KEY } from '../support/app';
 import { Stack, pidAlive } from '../support/stack';
 import { waitFor } from '../support/wait';
 
@@ -78,6 +79,30 @@ describe('worker: time limits, cancellation, memory, prefetch', () => {
     expect(Date.now() - started).toBeLessThan(1000);
     expect(res.body.previous_state).toBe('processing');
     expect(pidAlive(pid)).toBe(false);
+  });
+
+  it('kills a task at the lower time limit its submission asked for, and shows the limits in GET', async () => {
+    const id = await s.submit('diagnostic.sleep', { seconds: 5 }, { time_limit: 0.4 });
+    const queued = await s.get(id);
+    expect([queued.time_limit, queued.soft_time_limit, queued.max_retries]).toEqual([0.4, 0.4, 0]);
+    const t = await s.until(id, 'failed');
+    expect(t.error).toEqual({ type: 'TimeLimitExceeded', message: 'Task exceeded its time limit of 0.4s' });
+    expect(t.duration_seconds).toBeLessThan(1.4);
+    // Without options the type's limits show.
+    const plain = await s.submit('diagnostic.sleep', { seconds: 0 });
+    expect([(await s.get(plain)).time_limit, (await s.get(plain)).soft_time_limit]).toEqual([1.5, 0.5]);
+  });
+
+  it('answers 422 naming the cap when a submission asks for more than its type allows', async () => {
+    const post = (options: object) => s.http().post('/api/v1/tasks').set('X-API-Key', TEST_API_KEY).send({ task_name: 'diagnostic.sleep', payload: { seconds: 0 }, options });
+    expect((await post({ time_limit: 2 }).expect(422)).body).toEqual({
+      detail: "options.time_limit 2 is above the cap of diagnostic.sleep: 1.5 s; a submission may lower its type's limits, never raise them",
+    });
+    expect((await post({ soft_time_limit: 0.6 }).expect(422)).body.detail).toMatch(/^options\.soft_time_limit 0\.6 is above the cap of diagnostic\.sleep: 0\.5 s/);
+    expect((await post({ max_retries: 1 }).expect(422)).body.detail).toMatch(/^options\.max_retries 1 is above the cap of diagnostic\.sleep: 0;/);
+    expect((await post({ time_limit: 1, soft_time_limit: 1.2 }).expect(422)).body.detail).toMatch(/soft_time_limit 1\.2 is above/);
+    expect((await post({ time_limit: 0 }).expect(422)).body.detail).toBe('Validation failed: options.time_limit: must be a positive number');
+    expect((await post({ max_retries: -1 }).expect(422)).body.detail).toMatch(/^Validation failed: options\.max_retries: /);
   });
 
   it('kills a child whose RSS passes the limit mid-task: MemoryLimitExceeded', async () => {

@@ -37,6 +37,14 @@ describe('worker: retries, crashes and recycling', () => {
     expect(seen[0].error).toEqual({ type: 'Error', message: 'boom' });
   });
 
+  it('retries no more than the submission asked for (options.max_retries)', async () => {
+    const id = await s.submit('diagnostic.fail', { message: 'once' }, { max_retries: 0 });
+    expect((await s.get(id)).max_retries).toBe(0);
+    const final = await s.until(id, 'failed');
+    expect(final.attempts).toBe(1);
+    expect(final.error).toEqual({ type: 'Error', message: 'once' });
+  });
+
   it('fails a NonRetryableTaskError at once, without retries', async () => {
     const id = await s.submit('diagnostic.fail', { message: 'bad input', retryable: false });
     const t = await s.until(id, 'failed');

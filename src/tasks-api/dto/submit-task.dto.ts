@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ValidatedInRoute } from '../../app/validation-pipe';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsNumber, IsObject, IsOptional, IsString, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsNumber, IsObject, IsOptional, IsPositive, IsString, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
 
 /** BullMQ's priority range: 1 is the highest, 2^21 the lowest. */
 export const MAX_PRIORITY = 2_097_152;
@@ -20,6 +20,24 @@ export class SubmitTaskOptionsDto {
   @Min(0)
   @Max(365 * 24 * 3600)
   delay_seconds?: number;
+
+  @ApiPropertyOptional({ minimum: 0, exclusiveMinimum: true, example: 120, description: "Hard time limit in seconds, at most the task type's (TASK_TIME_LIMIT); the child is killed when it passes" })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @IsPositive()
+  time_limit?: number;
+
+  @ApiPropertyOptional({ minimum: 0, exclusiveMinimum: true, example: 100, description: "Soft time limit in seconds, at most the task type's and at most time_limit; the task is warned" })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @IsPositive()
+  soft_time_limit?: number;
+
+  @ApiPropertyOptional({ minimum: 0, example: 1, description: "Retries after a failed run, at most the task type's (TASK_MAX_RETRIES)" })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  max_retries?: number;
 
   @ApiPropertyOptional({ maxLength: 256, description: 'Submitting the same key again returns the existing task' })
   @IsOptional()

@@ -26,7 +26,11 @@ export class TaskStatusDto {
   @ApiProperty({ enum: TASK_STATUSES }) status: TaskStatus;
   @ApiProperty({ minimum: 0, maximum: 100 }) progress: number;
   @ApiProperty({ description: 'Runs started, the current one included' }) attempts: number;
-  @ApiProperty() max_retries: number;
+  @ApiProperty({ description: "Retries after a failed run: the type's, or fewer when the submission asked (options.max_retries)" }) max_retries: number;
+  @ApiProperty({ nullable: true, type: Number, description: "Hard time limit in seconds: the type's, or lower when the submission asked (options.time_limit)" })
+  time_limit: number | null;
+  @ApiProperty({ nullable: true, type: Number, description: "Soft time limit in seconds: the type's, or lower when the submission asked (options.soft_time_limit)" })
+  soft_time_limit: number | null;
   @ApiProperty({ format: 'date-time' }) submitted_at: string;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) started_at: string | null;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) finished_at: string | null;

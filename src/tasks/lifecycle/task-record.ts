@@ -1,3 +1,4 @@
+import { LIMIT_OPTS, LimitOpts } from '../task-limits';
 import { TaskStatus } from '../task-status';
 import { TaskCancelled } from '../task.errors';
 import { TASK_FIELDS as F } from './task-keys';
@@ -30,6 +31,12 @@ export interface TaskRecord {
   fingerprint: string | null;
   /** The label of the API key that submitted the task. */
   submittedBy: string | null;
+  /**
+   * Time limits in seconds: those its submission lowered, read from the job's options; null where
+   * the type's policy applies (TaskQuery fills those in from the registry).
+   */
+  timeLimit: number | null;
+  softTimeLimit: number | null;
 }
 
 /** The job-hash fields a record is read from, in the order parseRecord expects them. */
@@ -81,7 +88,7 @@ export function parseRecord(id: string, queue: string, values: (string | null)[]
   if (final && finishedOn !== null && finishedOn + ttlSeconds * 1000 <= now) return null;
   const startedAt = num(h.processedOn);
   const finishedAt = final ? (status === TaskStatus.Cancelled ? num(h[F.cancelledAt]) : finishedOn) : status === TaskStatus.Retrying ? num(h[F.lastRunFinishedAt]) : null;
-  const opts = (json(h.opts) ?? {}) as { attempts?: number };
+  const opts = (json(h.opts) ?? {}) as { attempts?: number } & LimitOpts;
   const atm = Number(h.atm ?? 0);
   return {
     id,
@@ -104,5 +111,7 @@ export function parseRecord(id: string, queue: string, values: (string | null)[]
     nextRetryAt: status === TaskStatus.Retrying ? num(h[F.nextRetryAt]) : null,
     fingerprint: h[F.fingerprint] || null,
     submittedBy: h[F.submittedBy] || null,
+    timeLimit: opts[LIMIT_OPTS.timeLimit] ?? null,
+    softTimeLimit: opts[LIMIT_OPTS.softTimeLimit] ?? null,
   };
 }
