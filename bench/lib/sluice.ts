@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { ChainableCommander, Redis } from 'ioredis';
 import { QueueKeys } from '../../src/tasks/lifecycle/task-keys';
 import { parseRecord, RECORD_FIELDS, TaskRecord } from '../../src/tasks/lifecycle/task-record';
-import { QueueName } from '../../src/tasks/task-names';
+import { QueueName } from '../../src/task-types/queue-names';
 import { freePort } from '../../src/app/embedded-redis';
 import { HttpClient, sleep } from './http';
 import { launch, Proc } from './procs';

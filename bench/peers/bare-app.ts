@@ -10,7 +10,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Queue } from 'bullmq';
 import { bullQueueName } from '../../src/tasks/lifecycle/task-keys';
-import { QueueName } from '../../src/tasks/task-names';
+import { QueueName } from '../../src/task-types/queue-names';
 
 const QUEUE = 'BARE_QUEUE';
 

@@ -12,7 +12,6 @@ import { bullQueueName } from '../tasks/lifecycle/task-keys';
 import { SLUICE_BACKOFF, TaskJobData } from '../tasks/job-options';
 import { TaskRegistry } from '../tasks/task-registry';
 import { ChildPool } from './pool/child-pool';
-import { TASK_HANDLERS } from './handlers/handlers';
 import { TaskRunner } from './task-runner';
 import { logEvent } from '../common/log-event';
 
@@ -87,8 +86,6 @@ export class QueueConsumer implements OnApplicationBootstrap, BeforeApplicationS
     if (unknown.length) {
       throw new ConfigError('WORKER_QUEUES', `names queues no registered task type uses: ${unknown.join(', ')} (known: ${[...queues].join(', ')})`);
     }
-    const missing = this.registry.names().filter((n) => !(n in TASK_HANDLERS));
-    if (missing.length) throw new Error(`Task types without a handler: ${missing.join(', ')}`);
   }
 
   private createWorker(queue: string): SluiceWorker<TaskJobData> {

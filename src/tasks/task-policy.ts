@@ -14,8 +14,10 @@ export interface TaskPolicy {
   resultExpires: number;
 }
 
-export function policyFromConfig(queue: string, cfg: TaskPolicyConfig): TaskPolicy {
-  return { queue, ...cfg };
+/** The TASK_* defaults, then what the type fixes itself, on the queue it ends up on. */
+export function policyFromConfig(queue: string, cfg: TaskPolicyConfig, own: Partial<TaskPolicyConfig> = {}): TaskPolicy {
+  const fixed = Object.fromEntries(Object.entries(own).filter(([key, value]) => key !== 'queue' && value !== undefined));
+  return { ...cfg, ...fixed, queue };
 }
 
 export function assertValidPolicy(name: string, p: TaskPolicy): void {

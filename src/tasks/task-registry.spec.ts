@@ -1,5 +1,6 @@
 import { loadConfig } from '../config/configuration';
-import { DIAGNOSTIC_SLEEP_SCHEMA } from './definitions/diagnostic.schema';
+import { AUTOMATED_GATHER_CREATION } from '../task-types/automated-gather-creation/definition';
+import { DIAGNOSTIC_SLEEP_SCHEMA } from '../task-types/diagnostic/payload.schemas';
 import { buildJobOptions } from './job-options';
 import { TaskRegistry } from './task-registry';
 import { DuplicateTaskTypeError, InvalidPayloadError, InvalidPolicyError, UnknownTaskNameError } from './task.errors';
@@ -22,6 +23,14 @@ describe('TaskRegistry', () => {
   it('gives every type the TASK_* policy', () => {
     const r = TaskRegistry.fromConfig(loadConfig({ ENABLE_DIAGNOSTIC_TASKS: 'true', TASK_TIME_LIMIT: '2', TASK_SOFT_TIME_LIMIT: '1', TASK_MAX_RETRIES: '1' }));
     for (const t of r.all()) expect(t.policy).toMatchObject({ timeLimit: 2, softTimeLimit: 1, maxRetries: 1, queue: 'cpu_intensive' });
+  });
+
+  it("lets a type fix parts of its own policy over the TASK_* defaults; TASK_QUEUE_OVERRIDES still moves it", () => {
+    const own = [{ ...AUTOMATED_GATHER_CREATION, policy: { queue: 'cpu_intensive', timeLimit: 30, softTimeLimit: 20 } }];
+    const moved = TaskRegistry.fromConfig(loadConfig({ TASK_MAX_RETRIES: '1', TASK_QUEUE_OVERRIDES: 'automated_gather_creation:gather' }), own);
+    expect(moved.get('automated_gather_creation').policy).toMatchObject({ queue: 'gather', timeLimit: 30, softTimeLimit: 20, maxRetries: 1, retryBackoff: 60 });
+    expect(moved.queues()).toEqual(['gather']);
+    expect(() => TaskRegistry.fromConfig(loadConfig({}), [{ ...AUTOMATED_GATHER_CREATION, policy: { queue: 'cpu_intensive', softTimeLimit: 900 } }])).toThrow(InvalidPolicyError);
   });
 
   it('refuses a name registered twice and an invalid policy', () => {

@@ -1,16 +1,19 @@
 import { AppConfig } from '../config/configuration';
 import { ConfigError } from '../config/config.errors';
-import { TASK_DEFINITIONS, TaskDefinition } from './task-definitions';
+import { TASK_TYPES } from '../task-types';
+import type { ResultSchema } from '../task-types/payload-schema';
+import type { TaskTypeDefinition } from '../task-types/task-type';
+import { PayloadCompiler, PayloadValidator } from './payload-validator';
 import { TaskPolicy, assertValidPolicy, policyFromConfig } from './task-policy';
 import { DuplicateTaskTypeError, InvalidPayloadError, UnknownTaskNameError } from './task.errors';
-import type { PayloadValidator } from './definitions/payload-schema';
-import { PayloadCompiler } from './definitions/payload-validator';
 
 export interface TaskType {
   name: string;
   queue: string;
   /** Its payload's schema (`payload.schema`) compiled, with the type's own checks after it. */
   payload: PayloadValidator;
+  /** What its handler returns, for OpenAPI. */
+  result: ResultSchema;
   description: string;
   policy: TaskPolicy;
 }
@@ -30,7 +33,7 @@ export class TaskRegistry {
     }
   }
 
-  static fromConfig(config: AppConfig, definitions: readonly TaskDefinition[] = TASK_DEFINITIONS): TaskRegistry {
+  static fromConfig(config: AppConfig, definitions: readonly TaskTypeDefinition[] = TASK_TYPES): TaskRegistry {
     const enabled = definitions.filter((d) => !d.diagnostic || config.diagnostics.enabled);
     const overrides = config.taskQueues ?? {};
     const unknown = Object.keys(overrides).filter((name) => !enabled.some((d) => d.name === name));
@@ -40,9 +43,9 @@ export class TaskRegistry {
     const compiler = new PayloadCompiler();
     return new TaskRegistry(
       enabled.map((d) => {
-        const queue = overrides[d.name] ?? d.queue;
-        const payload = compiler.compile(d.payload, d.check);
-        return { name: d.name, queue, payload, description: d.description, policy: policyFromConfig(queue, config.task) };
+        const queue = overrides[d.name] ?? d.policy.queue;
+        const payload = compiler.compile(d.payload, d.check?.bind(d));
+        return { name: d.name, queue, payload, result: d.result, description: d.description, policy: policyFromConfig(queue, config.task, d.policy) };
       }),
     );
   }

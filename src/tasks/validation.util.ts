@@ -1,5 +1,5 @@
 import { ValidationError } from 'class-validator';
-import type { ArraySchema, ObjectSchema, PayloadSchema, StringSchema } from './definitions/payload-schema';
+import type { ArraySchema, ObjectSchema, PayloadSchema, StringSchema } from '../task-types/payload-schema';
 
 /** Flattens nested class-validator errors into `path message` strings, at most `limit` of them. */
 export function formatValidationErrors(errors: ValidationError[], root = '', limit = 10): string[] {

@@ -3,7 +3,7 @@ import { Queue, UnrecoverableError } from 'bullmq';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { QueueKeys } from '../../src/tasks/lifecycle/task-keys';
-import { GATHER_PAYLOAD_SCHEMA } from '../../src/tasks/definitions/gather.schema';
+import { GATHER_PAYLOAD_SCHEMA } from '../../src/task-types/automated-gather-creation/payload.schema';
 import { BullDriver } from '../support/bull';
 import { sha256Hex } from '../../src/config/api-keys';
 import { TEST_API_KEY, startApi, testConfig } from '../support/app';

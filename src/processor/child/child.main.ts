@@ -3,11 +3,11 @@
  * enforces every limit from outside; this side only aborts the signal at the soft limit and reports.
  */
 import { NonRetryableTaskError, SoftTimeLimitExceeded } from '../../tasks/task.errors';
-import { TASK_HANDLERS } from '../handlers/handlers';
-import type { TaskContext, TaskHandler, TaskLogger } from '../handlers/handler.types';
-import type { ChildLogLevel, ChildMessage, ChildTask, LogFields, ParentMessage } from './ipc.types';
+import type { LogFields, TaskContext, TaskHandler, TaskLogger } from '../../task-types/handler.types';
+import type { ChildLogLevel, ChildMessage, ChildTask, ParentMessage } from './ipc.types';
 import { startParentWatchdog } from './parent-watchdog';
 import { PDEATHSIG_ARG } from '../pool/fork-plan.util';
+import { taskHandlers } from './task-handlers';
 
 /** Progress updates closer together than this are dropped: a tight loop may report every step. */
 export const PROGRESS_MIN_INTERVAL_MS = 100;
@@ -109,4 +109,4 @@ export function runChild(handlers: Record<string, TaskHandler>): void {
   send({ type: 'ready', pid: process.pid });
 }
 
-if (require.main === module) runChild(TASK_HANDLERS);
+if (require.main === module) runChild(taskHandlers());

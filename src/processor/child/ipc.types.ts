@@ -3,6 +3,7 @@
  * serialization: it is what results must survive anyway, and measured here it moves a 100k
  * participant payload about twice as fast as `serialization: 'advanced'`.
  */
+import type { LogFields } from '../../task-types/handler.types';
 
 export interface ChildTask {
   taskId: string;
@@ -19,7 +20,6 @@ export type ParentMessage =
   | { type: 'soft_limit'; taskId: string };
 
 export type ChildLogLevel = 'log' | 'warn' | 'error';
-export type LogFields = Record<string, string | number | boolean | null>;
 
 export type ChildMessage =
   | { type: 'ready'; pid: number }

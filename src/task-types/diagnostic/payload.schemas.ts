@@ -1,4 +1,4 @@
-import type { NumberSchema, ObjectSchema, PayloadSchema } from './payload-schema';
+import type { ObjectSchema, PayloadSchema, SchemaType, StringSchema } from '../payload-schema';
 
 /**
  * An absolute directory path without `.` or `..` segments, empty segments or control characters.
@@ -10,7 +10,7 @@ export const RUN_LOG_DIR_PATTERN = /^(?:\/(?!\.\.?(?:\/|$))[^\/\x00-\x1f\x7f]+)+
  * Every diagnostic task may ask for a per-run record, so that a soak test can count how often its
  * handler really finished, independently of what Sluice accepted (see docs/RELIABILITY.md).
  */
-const RUN_LOG: PayloadSchema = {
+const RUN_LOG = {
   type: 'string',
   minLength: 2,
   maxLength: 1024,
@@ -22,13 +22,19 @@ const RUN_LOG: PayloadSchema = {
     '`<task_id> <attempt> <pid> <started_ms> <ended_ms> <outcome>` (outcome ok, error or crash) to `runs-<pid>.log` ' +
     'there before it returns, and a successful result then carries `run: {attempt, pid, started_at, ended_at}`. ' +
     'A run killed before it finishes writes nothing. Diagnostic tasks are for operators: this writes files on the worker.',
-};
+} as const satisfies StringSchema;
 
-const seconds = (description: string, example?: number): NumberSchema => ({ type: 'number', minimum: 0, maximum: 86_400, description, example });
+const seconds = (description: string, example?: number) => ({ type: 'number', minimum: 0, maximum: 86_400, description, example }) as const;
 
 /** A diagnostic payload: its own properties, then `run_log`, all of them optional unless `required`. */
-function diagnostic(title: string, properties: Record<string, PayloadSchema>, required: string[] = []): ObjectSchema {
-  return { title, type: 'object', properties: { ...properties, run_log: RUN_LOG }, required, additionalProperties: false };
+function diagnostic<const P extends Record<string, PayloadSchema>, const Q extends readonly (keyof P & string)[] = []>(title: string, properties: P, required?: Q) {
+  return {
+    title,
+    type: 'object',
+    properties: { ...properties, run_log: RUN_LOG },
+    required: required ?? ([] as unknown as Q),
+    additionalProperties: false,
+  } as const satisfies ObjectSchema;
 }
 
 export const DIAGNOSTIC_SLEEP_SCHEMA = diagnostic(
@@ -74,3 +80,11 @@ export const DIAGNOSTIC_FAIL_SCHEMA = diagnostic('DiagnosticFailPayload', {
 });
 
 export const DIAGNOSTIC_CRASH_SCHEMA = diagnostic('DiagnosticCrashPayload', {});
+
+
+export type DiagnosticSleepPayload = SchemaType<typeof DIAGNOSTIC_SLEEP_SCHEMA>;
+export type DiagnosticCpuPayload = SchemaType<typeof DIAGNOSTIC_CPU_SCHEMA>;
+export type DiagnosticMemoryPayload = SchemaType<typeof DIAGNOSTIC_MEMORY_SCHEMA>;
+export type DiagnosticFailPayload = SchemaType<typeof DIAGNOSTIC_FAIL_SCHEMA>;
+export type DiagnosticCrashPayload = SchemaType<typeof DIAGNOSTIC_CRASH_SCHEMA>;
+export type DiagnosticRunLog = Pick<DiagnosticCrashPayload, 'run_log'>;

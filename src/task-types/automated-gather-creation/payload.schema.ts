@@ -1,4 +1,4 @@
-import type { ObjectSchema } from './payload-schema';
+import type { ObjectSchema, SchemaType } from '../payload-schema';
 
 export const GATHER_MAX_PARTICIPANTS = 100_000;
 
@@ -6,7 +6,7 @@ const slotNames = (maxItems: number, example: string[], description?: string) =>
   ({ type: 'array', maxItems, example, description, items: { type: 'string', minLength: 1, maxLength: 64 } }) as const;
 
 /** Payload of `automated_gather_creation`; the contract is in DESIGN.md. */
-export const GATHER_PAYLOAD_SCHEMA: ObjectSchema = {
+export const GATHER_PAYLOAD_SCHEMA = {
   title: 'AutomatedGatherCreationPayload',
   type: 'object',
   properties: {
@@ -49,15 +49,12 @@ export const GATHER_PAYLOAD_SCHEMA: ObjectSchema = {
   },
   required: ['participants', 'group_size'],
   additionalProperties: false,
-};
+} as const satisfies ObjectSchema;
 
-interface GatherShape {
-  participants: { id: string }[];
-  group_size: { min: number; max: number };
-}
+export type GatherPayload = SchemaType<typeof GATHER_PAYLOAD_SCHEMA>;
 
 /** What the schema cannot say; runs on a payload it accepted. */
-export function checkGatherPayload(payload: GatherShape): string[] {
+export function checkGatherPayload(payload: GatherPayload): string[] {
   const problems: string[] = [];
   const seen = new Set<string>();
   for (const p of payload.participants) {

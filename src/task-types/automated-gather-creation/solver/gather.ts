@@ -23,7 +23,7 @@ import type {
   Gathering,
   GatherUnassigned,
   GatherUnassignedReason,
-} from './gather.types';
+} from '../gather.types';
 import { chordToKm, fromUnitVector, haversineKm, kmToChord, toUnitVector } from './geo.util';
 import { KdTree } from './kd-tree';
 

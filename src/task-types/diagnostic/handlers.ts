@@ -1,16 +1,17 @@
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import type {
-  DiagnosticCpuDto,
-  DiagnosticCrashDto,
-  DiagnosticFailDto,
-  DiagnosticMemoryDto,
-  DiagnosticRunLogDto,
-  DiagnosticSleepDto,
-} from '../../tasks/definitions/diagnostic.dto';
 import { NonRetryableTaskError } from '../../tasks/task.errors';
-import type { TaskContext, TaskHandler } from './handler.types';
+import type { TaskContext, TaskHandler } from '../handler.types';
+import type {
+  DiagnosticCpuPayload,
+  DiagnosticCrashPayload,
+  DiagnosticFailPayload,
+  DiagnosticMemoryPayload,
+  DiagnosticRunLog,
+  DiagnosticSleepPayload,
+} from './payload.schemas';
+import type { DiagnosticCpuResult, DiagnosticMemoryResult, DiagnosticRunStamp, DiagnosticSleepResult } from './result.schemas';
 
 const MIB = 1024 * 1024;
 /** Allocating in chunks keeps each buffer far below Node's size limit and lets RSS grow steadily. */
@@ -36,14 +37,6 @@ async function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<bool
 
 const roundMs = (ms: number): number => Math.round(ms) / 1000;
 
-/** Which run produced a result: the fields of its line in the run record. */
-export interface RunStamp {
-  attempt: number;
-  pid: number;
-  started_at: number;
-  ended_at: number;
-}
-
 export type RunLogOutcome = 'ok' | 'error' | 'crash';
 
 /**
@@ -51,9 +44,9 @@ export type RunLogOutcome = 'ok' | 'error' | 'crash';
  * before the handler returns, so that it exists whatever Sluice later does with the outcome. One
  * file per child process, so no two processes ever append to the same file.
  */
-function recordRun(dir: string | undefined, ctx: Pick<TaskContext, 'taskId' | 'attempt'>, startedAt: number, outcome: RunLogOutcome): RunStamp | undefined {
+function recordRun(dir: string | undefined, ctx: Pick<TaskContext, 'taskId' | 'attempt'>, startedAt: number, outcome: RunLogOutcome): DiagnosticRunStamp | undefined {
   if (dir === undefined) return undefined;
-  const stamp: RunStamp = { attempt: ctx.attempt, pid: process.pid, started_at: startedAt, ended_at: Date.now() };
+  const stamp: DiagnosticRunStamp = { attempt: ctx.attempt, pid: process.pid, started_at: startedAt, ended_at: Date.now() };
   const file = join(dir, `runs-${process.pid}.log`);
   try {
     appendFileSync(file, `${ctx.taskId} ${stamp.attempt} ${stamp.pid} ${stamp.started_at} ${stamp.ended_at} ${outcome}\n`, { mode: 0o600 });
@@ -65,12 +58,12 @@ function recordRun(dir: string | undefined, ctx: Pick<TaskContext, 'taskId' | 'a
 }
 
 /** A successful result, stamped with its run when the payload asked for a record. */
-function finished<R extends object>(payload: DiagnosticRunLogDto, ctx: TaskContext, startedAt: number, result: R): R | (R & { run: RunStamp }) {
+function finished<R extends object>(payload: DiagnosticRunLog, ctx: TaskContext, startedAt: number, result: R): R | (R & { run: DiagnosticRunStamp }) {
   const run = recordRun(payload.run_log, ctx, startedAt, 'ok');
   return run ? { ...result, run } : result;
 }
 
-export const sleepHandler: TaskHandler<DiagnosticSleepDto> = {
+export const sleepHandler: TaskHandler<DiagnosticSleepPayload, DiagnosticSleepResult> = {
   run(payload, ctx) {
     const startedAt = Date.now();
     // Returning synchronously keeps this a true no-op, which benchmarks of the pool rely on.
@@ -96,7 +89,7 @@ async function sleepInSteps(ms: number, steps: number, ctx: TaskContext): Promis
   return false;
 }
 
-export const cpuHandler: TaskHandler<DiagnosticCpuDto> = {
+export const cpuHandler: TaskHandler<DiagnosticCpuPayload, DiagnosticCpuResult> = {
   run(payload, ctx) {
     const { seconds, ignore_signals: ignoreSignals = true } = payload;
     const startedAt = Date.now();
@@ -114,7 +107,7 @@ export const cpuHandler: TaskHandler<DiagnosticCpuDto> = {
   },
 };
 
-export const memoryHandler: TaskHandler<DiagnosticMemoryDto> = {
+export const memoryHandler: TaskHandler<DiagnosticMemoryPayload, DiagnosticMemoryResult> = {
   async run(payload, ctx) {
     const { mb, hold_seconds: holdSeconds = 0 } = payload;
     const startedAt = Date.now();
@@ -130,7 +123,7 @@ export const memoryHandler: TaskHandler<DiagnosticMemoryDto> = {
   },
 };
 
-export const failHandler: TaskHandler<DiagnosticFailDto> = {
+export const failHandler: TaskHandler<DiagnosticFailPayload, never> = {
   run({ message, retryable, run_log: runLog }, ctx) {
     recordRun(runLog, ctx, Date.now(), 'error');
     const text = message ?? 'diagnostic.fail';
@@ -138,7 +131,7 @@ export const failHandler: TaskHandler<DiagnosticFailDto> = {
   },
 };
 
-export const crashHandler: TaskHandler<DiagnosticCrashDto> = {
+export const crashHandler: TaskHandler<DiagnosticCrashPayload, never> = {
   run({ run_log: runLog }, ctx) {
     recordRun(runLog, ctx, Date.now(), 'crash');
     process.exit(CRASH_EXIT_CODE);

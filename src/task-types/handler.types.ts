@@ -1,4 +1,5 @@
-import type { LogFields } from '../child/ipc.types';
+/** Fields of a log event a handler writes (see STYLE.md: the same event, the same keys). */
+export type LogFields = Record<string, string | number | boolean | null>;
 
 /** Writes to the parent's log. Never pass a payload: it may hold personal data. */
 export interface TaskLogger {

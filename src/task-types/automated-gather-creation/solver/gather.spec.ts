@@ -1,5 +1,5 @@
 import { cohesion, createGatherings, GatherContext } from './gather';
-import type { GatherParticipant, GatherPayload, GatherResult } from './gather.types';
+import type { GatherParticipant, GatherPayload, GatherResult } from '../gather.types';
 
 // An independent haversine, so the checker does not trust the code under test.
 function distanceKm(a: { lat: number; lon: number }, b: { lat: number; lon: number }): number {
