@@ -1,4 +1,6 @@
-import { cohesion, createGatherings, GatherContext } from './gather';
+import { createGatherings } from './gather';
+import { GatherContext } from './budget';
+import { cohesion } from './model';
 import type { GatherParticipant, GatherPayload, GatherResult } from '../gather.types';
 
 // An independent haversine, so the checker does not trust the code under test.
