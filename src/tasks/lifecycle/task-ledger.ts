@@ -191,7 +191,7 @@ export class TaskLedger {
   /** Fenced: refused unless `token` still holds the task's lock. */
   async progress(queue: string, id: string, token: string, pct: number, message: string): Promise<boolean> {
     const k = this.keys(queue);
-    return (await this.sluice.sluiceProgress(k.job(id), token, pct, message)) === 1;
+    return (await this.sluice.sluiceProgress(k.job(id), token, pct, message, k.base, id)) === 1;
   }
 
   /** Which of these tasks have a cancel request recorded (a missed broadcast is caught here). */

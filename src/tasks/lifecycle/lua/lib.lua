@@ -14,6 +14,14 @@ end
 
 local FINAL = { completed = true, failed = true, cancelled = true }
 
+-- An entry in BullMQ's events stream of the queue (`qp .. 'events'`, in the queue's slot), shaped
+-- as BullMQ's own, for the transitions that BullMQ's scripts do not make: API pods read the stream
+-- to serve task event streams (src/task-events). Trimmed as BullMQ trims it.
+local function sl_event(qp, ...)
+  local max = redis.call('HGET', qp .. 'meta', 'opts.maxLenEvents') or 10000
+  redis.call('XADD', qp .. 'events', 'MAXLEN', '~', max, '*', ...)
+end
+
 -- The task fields a finishing transition needs, in the order sl_finalize takes them.
 local function sl_fields(jk)
   return redis.call('HMGET', jk, F.status, 'name', 'processedOn', F.cancelRequestedAt, 'stc')
@@ -65,6 +73,8 @@ local function sl_cancel_idle(qp, jk, id, now, f)
   if not f[4] then redis.call('HSET', jk, F.cancelRequestedAt, now) end
   redis.call('ZADD', qp .. 'failed', now, id)
   sl_finalize(qp, jk, 'cancelled', now, f)
+  -- What BullMQ would say of a job moved to its failed set.
+  sl_event(qp, 'event', 'failed', 'jobId', id, 'failedReason', CANCELLED_REASON, 'prev', f[1] == 'retrying' and 'delayed' or 'waiting')
 end
 
 -- BullMQ handed a job to a worker (moveToActive, or a fetch-next). `rc` is BullMQ's reply:
