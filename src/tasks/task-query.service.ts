@@ -21,6 +21,12 @@ export class TaskQuery {
     return this.withLimits(record);
   }
 
+  /** The task in the queue it was found in before, as get() shows it; null when it is gone. */
+  async getIn(queue: string, taskId: string): Promise<TaskRecord | null> {
+    const record = await this.ledger.getIn(queue, taskId);
+    return record && this.withLimits(record);
+  }
+
   async list(filter: IndexFilter, limit: number, cursor?: number): Promise<{ items: TaskRecord[]; nextCursor: number | null }> {
     const page = await this.ledger.list(filter, limit, cursor);
     return { ...page, items: page.items.map((r) => this.withLimits(r)) };

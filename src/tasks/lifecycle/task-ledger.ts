@@ -126,6 +126,12 @@ export class TaskLedger {
     return null;
   }
 
+  /** The task in a known queue: one HMGET (TaskWatch reads a watched task this way on each change). */
+  async getIn(queue: string, id: string): Promise<TaskRecord | null> {
+    const values = await this.call(() => this.redis.hmget(this.keys(queue).job(id), ...RECORD_FIELDS));
+    return parseRecord(id, queue, values, Date.now(), this.retention(queue));
+  }
+
   /**
    * One page, newest first, across queues: each queue's index is paged by the same score. A status
    * filter is applied while reading, so a page may hold fewer than `limit` tasks; `nextCursor`
