@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { SLUICE_KEY_SUFFIXES, TASK_FIELDS } from './task-keys';
+import { QUEUE_META_FIELDS, RETRIED_AT_OPT, SLUICE_KEY_SUFFIXES, TASK_FIELDS } from './task-keys';
 import { CANCELLED_ERROR } from './task-record';
 
 // BullMQ ships its Lua as modules of {name, keys, content}; the version names its commands.
@@ -21,6 +21,8 @@ const luaTable = (o: Record<string, string>): string =>
 const LIB = [
   `local SK = ${luaTable(SLUICE_KEY_SUFFIXES)}`,
   `local F = ${luaTable(TASK_FIELDS)}`,
+  `local QM = ${luaTable(QUEUE_META_FIELDS)}`,
+  `local RETRIED_AT_OPT = '${RETRIED_AT_OPT}'`,
   `local CANCELLED_REASON = '${CANCELLED_ERROR.type}: ${CANCELLED_ERROR.message}'`,
   lua('lib'),
 ].join('\n');
@@ -59,6 +61,13 @@ const OWN: Record<string, { keys: number; lua: string }> = {
   sluiceProgress: { keys: 1, lua: `${LIB}\n${lua('progress')}` },
   sluiceList: { keys: 1, lua: `${LIB}\n${lua('list')}` },
   sluiceReap: { keys: 1, lua: `${LIB}\n${lua('reap')}` },
+  sluiceQueueState: { keys: 1, lua: `${LIB}\n${lua('queue-state')}` },
+};
+
+/** Operator controls that wrap a BullMQ script: retry (reprocessJob) and pause/resume (pause). */
+const OWN_COMPOSITES: Record<string, [bullName: string, file: string]> = {
+  sluiceRetry: ['reprocessJob', 'retry'],
+  sluicePause: ['pause', 'pause'],
 };
 
 const commands = (): Record<string, { numberOfKeys: number; lua: string }> => {
@@ -74,6 +83,10 @@ const commands = (): Record<string, { numberOfKeys: number; lua: string }> => {
     out[name] = { numberOfKeys: c.keys, lua: c.lua };
   }
   for (const [name, c] of Object.entries(OWN)) out[name] = { numberOfKeys: c.keys, lua: c.lua };
+  for (const [name, [bullName, file]] of Object.entries(OWN_COMPOSITES)) {
+    const c = composite(bullName, lua(file));
+    out[name] = { numberOfKeys: c.keys, lua: c.lua };
+  }
   return out;
 };
 

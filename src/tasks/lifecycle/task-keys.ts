@@ -26,6 +26,20 @@ export const TASK_FIELDS = {
   lastRunFinishedAt: 'slf',
   progressMessage: 'spm',
   submittedBy: 'sby',
+  /** Earlier attempt series of a retried task (POST /tasks/{id}/retry): a JSON list. */
+  attemptHistory: 'sah',
+} as const;
+
+/**
+ * A key of the job's own options (BullMQ keeps unknown ones): when an operator retry made the task
+ * runnable again, so that the worker measures that series' queue wait from then.
+ */
+export const RETRIED_AT_OPT = 'sluiceRetriedAt';
+
+/** Sluice's fields in a queue's BullMQ meta hash, next to BullMQ's `paused`. */
+export const QUEUE_META_FIELDS = {
+  pausedAt: 'sl:paused_at',
+  pausedBy: 'sl:paused_by',
 } as const;
 
 /** The hash-tagged BullMQ queue name of a Sluice queue: `cpu_intensive` → `{cpu_intensive}`. */
@@ -34,7 +48,8 @@ export const bullQueueName = (queue: string): string => `{${queue}}`;
 export const sluiceQueueName = (bullName: string): string => bullName.replace(/^\{(.*)\}$/, '$1');
 
 export interface IndexFilter {
-  status?: TaskStatus;
+  /** One status, or any of several (bulk cancel: every status a task can be cancelled in). */
+  status?: TaskStatus | TaskStatus[];
   taskName?: string;
 }
 
@@ -61,6 +76,14 @@ export class QueueKeys {
   }
   get window(): string {
     return this.base + SLUICE_KEY_SUFFIXES.window;
+  }
+  /** One of BullMQ's own keys of this queue, for a script that wraps BullMQ's. */
+  bull(name: 'wait' | 'paused' | 'prioritized' | 'delayed' | 'events' | 'marker' | 'pc'): string {
+    return this.base + name;
+  }
+  /** BullMQ's queue meta hash: `paused`, and Sluice's QUEUE_META_FIELDS. */
+  get meta(): string {
+    return this.base + 'meta';
   }
   /** BullMQ's list of the jobs workers hold now. */
   get active(): string {

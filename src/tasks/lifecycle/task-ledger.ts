@@ -152,7 +152,7 @@ export class TaskLedger {
             k.base,
             now,
             this.retention(queue),
-            filter.status ?? '',
+            [filter.status ?? []].flat().join(','),
             STATUS_AT,
             FINISHED_AT,
             ...RECORD_FIELDS,

@@ -31,12 +31,30 @@ export interface TaskRecord {
   fingerprint: string | null;
   /** The label of the API key that submitted the task. */
   submittedBy: string | null;
+  /** Earlier attempt series, oldest first; empty unless the task was retried. */
+  attemptHistory: AttemptSeries[];
   /**
    * Time limits in seconds: those its submission lowered, read from the job's options; null where
    * the type's policy applies (TaskQuery fills those in from the registry).
    */
   timeLimit: number | null;
   softTimeLimit: number | null;
+}
+
+/**
+ * One earlier attempt series of a task that was retried (POST /tasks/{id}/retry): how it ended, as
+ * GET showed it just before the retry.
+ */
+export interface AttemptSeries {
+  status: TaskStatus;
+  error: TaskErrorInfo | null;
+  attempts: number;
+  /** When the series' last run started; null when it never ran. */
+  startedAt: number | null;
+  finishedAt: number | null;
+  retriedAt: number;
+  /** The label of the key that retried it. */
+  retriedBy: string | null;
 }
 
 /** The job-hash fields a record is read from, in the order parseRecord expects them. */
@@ -57,6 +75,7 @@ export const RECORD_FIELDS = [
   F.progressMessage,
   F.fingerprint,
   F.submittedBy,
+  F.attemptHistory,
 ] as const;
 
 const FINAL: ReadonlySet<string> = new Set([TaskStatus.Completed, TaskStatus.Failed, TaskStatus.Cancelled]);
@@ -111,7 +130,22 @@ export function parseRecord(id: string, queue: string, values: (string | null)[]
     nextRetryAt: status === TaskStatus.Retrying ? num(h[F.nextRetryAt]) : null,
     fingerprint: h[F.fingerprint] || null,
     submittedBy: h[F.submittedBy] || null,
+    attemptHistory: parseAttemptHistory(h[F.attemptHistory]),
     timeLimit: opts[LIMIT_OPTS.timeLimit] ?? null,
     softTimeLimit: opts[LIMIT_OPTS.softTimeLimit] ?? null,
   };
+}
+
+/** The attempt history as lifecycle/lua/retry.lua writes it: a list of string-valued entries. */
+function parseAttemptHistory(v: string | null): AttemptSeries[] {
+  const entries = (json(v) ?? []) as Record<string, string>[];
+  return entries.map((e) => ({
+    status: e.status as TaskStatus,
+    error: parseFailedReason(e.error || null),
+    attempts: Number(e.attempts ?? 0),
+    startedAt: num(e.started_at ?? null),
+    finishedAt: num(e.finished_at ?? null),
+    retriedAt: Number(e.retried_at),
+    retriedBy: e.retried_by || null,
+  }));
 }
