@@ -18,6 +18,7 @@ describe('loadConfig', () => {
       docsAccess: 'open',
       metricsAccess: 'open',
       adminUi: true,
+      adminLabels: null,
     });
     expect(c.redis).toEqual({ url: 'redis://127.0.0.1:6379', prefix: 'sluice' });
     expect(c.task).toEqual({
@@ -51,6 +52,7 @@ describe('loadConfig', () => {
       minSamples: 10,
       evalInterval: 5,
       dataLostHold: 3600,
+      queuePausedAfter: 3600,
     });
     expect(c.diagnostics.enabled).toBe(false);
     expect(c.logLevel).toBe('info');
@@ -165,6 +167,20 @@ describe('loadConfig', () => {
     expect(c.server.apiKeys[2].sha256).toBe(h);
     expect(JSON.stringify(c.server)).not.toContain('billing-secret-key');
     expect(() => load({ API_KEYS: 'a:k1,a:k2' })).toThrow(/label a to more than one key/);
+  });
+
+  it('reads API_ADMIN_LABELS as labels of configured keys; empty means every key may', () => {
+    const keys = { API_KEYS: 'ops:ops-secret-key,billing:billing-secret-key', API_KEY_HASHES: `audit:${sha256Hex('audit-key')}` };
+    expect(load(keys).server.adminLabels).toBeNull();
+    expect(load({ ...keys, API_ADMIN_LABELS: ' ' }).server.adminLabels).toBeNull();
+    expect(load({ ...keys, API_ADMIN_LABELS: 'ops, audit,ops' }).server.adminLabels).toEqual(['ops', 'audit']);
+    expect(() => load({ ...keys, API_ADMIN_LABELS: 'ops,opz' })).toThrow(/API_ADMIN_LABELS names labels that no key in API_KEYS or API_KEY_HASHES has: opz/);
+    expect(() => load({ ...keys, API_ADMIN_LABELS: 'ops;billing' })).toThrow(/API_ADMIN_LABELS must be a comma-separated list of API key labels/);
+  });
+
+  it('reads ALERT_QUEUE_PAUSED_AFTER in seconds, at least 1', () => {
+    expect(load({ ALERT_QUEUE_PAUSED_AFTER: '1.5' }).alerts.queuePausedAfter).toBe(1.5);
+    expect(() => load({ ALERT_QUEUE_PAUSED_AFTER: '0' })).toThrow(/ALERT_QUEUE_PAUSED_AFTER/);
   });
 
   it('requires API keys for the production entry points', () => {

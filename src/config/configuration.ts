@@ -22,6 +22,8 @@ export interface ServerConfig {
   metricsAccess: EndpointAccess;
   /** ADMIN_UI: whether Bull Board is mounted at /admin/queues. */
   adminUi: boolean;
+  /** API_ADMIN_LABELS: the key labels that may use the operator controls; null: every key may. */
+  adminLabels: string[] | null;
 }
 
 export interface RedisConfig {
@@ -67,6 +69,8 @@ export interface AlertConfig {
   evalInterval: number;
   /** Seconds the data-lost alert holds after a wiped Redis is detected. */
   dataLostHold: number;
+  /** Seconds a queue may stay paused before its queue_paused alert turns critical. */
+  queuePausedAfter: number;
 }
 
 export interface AppConfig {
@@ -117,6 +121,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   const trustProxy = parseTrustProxy(vars.API_TRUST_PROXY, problems);
 
   const apiKeys = parseApiKeys(vars.API_KEYS, vars.API_KEY_HASHES, problems);
+  const adminLabels = [...new Set(vars.API_ADMIN_LABELS.split(',').map((l) => l.trim()).filter((l) => l !== ''))];
+  // A label no key carries is a typo that would leave the controls to nobody, or to a key added later.
+  const unknownAdmins = adminLabels.filter((l) => !apiKeys.some((k) => k.label === l));
+  check(unknownAdmins.length === 0, 'API_ADMIN_LABELS', `names labels that no key in API_KEYS or API_KEY_HASHES has: ${unknownAdmins.join(', ')}`, 'API_KEYS', 'API_KEY_HASHES');
 
   const queues = [...new Set(vars.WORKER_QUEUES.split(',').map((q) => q.trim()))];
   const taskQueues: Record<string, string> = {};
@@ -139,6 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       docsAccess: vars.API_DOCS_ACCESS,
       metricsAccess: vars.API_METRICS_ACCESS,
       adminUi: vars.ADMIN_UI === 'on',
+      adminLabels: adminLabels.length > 0 ? adminLabels : null,
     },
     redis: { url: vars.REDIS_URL ?? DEFAULT_REDIS_URL, prefix: vars.QUEUE_PREFIX },
     task: {
@@ -173,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       minSamples: vars.ALERT_MIN_SAMPLES,
       evalInterval: vars.ALERT_EVAL_INTERVAL,
       dataLostHold: vars.ALERT_DATA_LOST_HOLD,
+      queuePausedAfter: vars.ALERT_QUEUE_PAUSED_AFTER,
     },
     diagnostics: { enabled: vars.ENABLE_DIAGNOSTIC_TASKS },
     logLevel: vars.LOG_LEVEL,

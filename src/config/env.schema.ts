@@ -120,6 +120,11 @@ export class EnvironmentVariables {
   @Int(0, 100_000_000) RATE_LIMIT_PER_MINUTE = 6000;
   /** Requests per minute per client IP for requests without a valid key; 0 turns the limit off. */
   @Int(0, 100_000_000) RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE = 60;
+  /** Labels of the keys that may pause and resume queues and cancel in bulk; empty: every key may. */
+  @Matches(/^\s*$|^\s*[A-Za-z0-9_.-]{1,64}(\s*,\s*[A-Za-z0-9_.-]{1,64})*\s*$/, {
+    message: 'must be a comma-separated list of API key labels (1-64 letters, digits, _ . or -)',
+  })
+  API_ADMIN_LABELS = '';
 
   @Seconds(0.05, 7 * 24 * 3600) TASK_TIME_LIMIT = 600;
   @Seconds(0.01, 7 * 24 * 3600) TASK_SOFT_TIME_LIMIT = 540;
@@ -155,6 +160,8 @@ export class EnvironmentVariables {
   @Seconds(1, 30 * 24 * 3600) ALERT_WINDOW = 3600;
   @Int(1, 1_000_000) ALERT_MIN_SAMPLES = 10;
   @Seconds(0.1, 3600) ALERT_EVAL_INTERVAL = 5;
+  /** A queue paused longer than this turns its queue_paused health alert critical. */
+  @Seconds(1, 30 * 24 * 3600) ALERT_QUEUE_PAUSED_AFTER = 3600;
   /** How long every pod reports `redis_data_lost` after a wiped Redis is detected. */
   @Seconds(1, 30 * 24 * 3600) ALERT_DATA_LOST_HOLD = 3600;
 
