@@ -16,7 +16,7 @@ export class HealthController {
   /** Liveness: the event loop answers. Redis being down is not a reason to restart the pod. */
   @Get('live')
   @HealthCheck()
-  @ApiOperation({ summary: 'Liveness probe' })
+  @ApiOperation({ operationId: 'getLiveness', summary: 'Liveness probe', security: [] })
   @ApiOkResponse({ description: 'The process is alive' })
   live(): Promise<HealthCheckResult> {
     return this.health.check([]);
@@ -24,7 +24,7 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness probe: Redis answers, and on workers the child pool is up' })
+  @ApiOperation({ operationId: 'getReadiness', summary: 'Readiness probe: Redis answers, and on workers the child pool is up', security: [] })
   @ApiOkResponse({ description: 'Ready' })
   @ApiServiceUnavailableResponse({ description: 'Not ready; `details` says which check failed' })
   ready(): Promise<HealthCheckResult> {

@@ -56,14 +56,14 @@ export class MetricsController {
   ) {}
 
   @Get('metrics')
-  @ApiOperation({ summary: 'Task counters, rates, average durations and running tasks, the same on every API pod' })
+  @ApiOperation({ operationId: 'getTaskMetrics', summary: 'Task counters, rates, average durations and running tasks, the same on every API pod' })
   @ApiOkResponse({ type: MetricsResponseDto })
   async metrics(): Promise<MetricsResponseDto> {
     return { metrics: await this.stats.snapshot(), timestamp: new Date().toISOString() };
   }
 
   @Get('health')
-  @ApiOperation({ summary: 'Health status with active alerts (failure rate, task duration, memory, workers, Redis durability)' })
+  @ApiOperation({ operationId: 'getTaskHealth', summary: 'Health status with active alerts (failure rate, task duration, memory, workers, Redis durability)' })
   @ApiOkResponse({ type: HealthResponseDto })
   health(): HealthReport {
     const report = this.alerts.report();

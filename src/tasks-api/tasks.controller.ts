@@ -75,7 +75,7 @@ export class TasksController {
   ) {}
 
   @Post()
-  @ApiOperation({ summary: 'Submit a task' })
+  @ApiOperation({ operationId: 'submitTask', summary: 'Submit a task' })
   @ApiCreatedResponse({ type: TaskSubmittedDto, description: 'Queued' })
   @ApiOkResponse({ type: TaskSubmittedDto, description: 'The idempotency_key was seen before: the existing task' })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'The body is not JSON' })
@@ -91,7 +91,7 @@ export class TasksController {
 
   @Post('batch')
   @HttpCode(HttpStatus.OK)
-  @ApiOperation({ summary: `Submit up to ${MAX_BATCH} tasks in one request, with a result per item` })
+  @ApiOperation({ operationId: 'submitTasks', summary: `Submit up to ${MAX_BATCH} tasks in one request, with a result per item` })
   @ApiOkResponse({ type: BatchResultDto, description: 'Every item processed; see each status_code' })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'The body is not JSON' })
   @ApiPayloadTooLargeResponse({ type: ErrorResponseDto, description: 'The body is over API_BODY_LIMIT_MB' })
@@ -118,7 +118,7 @@ export class TasksController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'List tasks, newest first' })
+  @ApiOperation({ operationId: 'listTasks', summary: 'List tasks, newest first' })
   @ApiOkResponse({ type: TaskListDto })
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'Invalid filter, limit or cursor' })
   async list(@Query() q: ListTasksQuery): Promise<TaskListDto> {
@@ -131,7 +131,7 @@ export class TasksController {
   }
 
   @Get(':task_id')
-  @ApiOperation({ summary: "A task's status, result or error" })
+  @ApiOperation({ operationId: 'getTask', summary: "A task's status, result or error" })
   @ApiOkResponse({ type: TaskStatusDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'Task not found' })
   async get(@Param('task_id') taskId: string): Promise<TaskStatusDto> {
@@ -140,7 +140,7 @@ export class TasksController {
 
   @Delete(':task_id')
   @HttpCode(HttpStatus.OK)
-  @ApiOperation({ summary: 'Cancel a task: remove it from the queue, or terminate it if running' })
+  @ApiOperation({ operationId: 'cancelTask', summary: 'Cancel a task: remove it from the queue, or terminate it if running' })
   @ApiOkResponse({ type: TaskCancelledDto, description: 'Cancelled, or already cancelled' })
   @ApiAcceptedResponse({ type: TaskCancellingDto, description: 'Running; termination requested but not yet confirmed' })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Already completed or failed' })

@@ -62,7 +62,7 @@ export class TaskCancellingDto {
   @ApiProperty({ format: 'uuid' }) task_id: string;
   @ApiProperty({ example: 'cancelling' }) status: 'cancelling';
   @ApiProperty({ example: 'Termination requested' }) message: string;
-  @ApiProperty({ example: 'processing' }) previous_state: TaskStatus.Processing;
+  @ApiProperty({ enum: [TaskStatus.Processing], example: 'processing' }) previous_state: TaskStatus.Processing;
 }
 
 export class BatchItemResultDto {
