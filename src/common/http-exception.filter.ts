@@ -10,6 +10,7 @@ import {
   TaskNotFoundError,
   UnknownTaskNameError,
 } from '../tasks/task.errors';
+import { QueueNotFoundError, TaskNotRetryableError } from '../tasks/operator/operator.errors';
 import { logEvent } from './log-event';
 
 interface Reply {
@@ -20,6 +21,8 @@ interface Reply {
 
 const DOMAIN_STATUS = new Map<Function, number>([
   [TaskNotFoundError, HttpStatus.NOT_FOUND],
+  [QueueNotFoundError, HttpStatus.NOT_FOUND],
+  [TaskNotRetryableError, HttpStatus.CONFLICT],
   [UnknownTaskNameError, HttpStatus.UNPROCESSABLE_ENTITY],
   [InvalidPayloadError, HttpStatus.UNPROCESSABLE_ENTITY],
   [LimitAboveCapError, HttpStatus.UNPROCESSABLE_ENTITY],

@@ -9,6 +9,8 @@ import { DurabilityAlert, RedisDurability } from '../durability/redis-durability
 import { REDIS_CLIENT } from '../redis/redis.module';
 import { RedisKeys } from '../redis/redis-keys';
 import { TaskQueues } from '../tasks/task-queues';
+import { QueueState } from '../tasks/operator/operator-ledger';
+import { QueuePauses } from '../tasks/operator/queue-pauses.service';
 import { HEARTBEAT_TTL_MS, WorkerHeartbeat } from './heartbeat';
 import { METRIC } from './metric-names';
 import { QUEUE_STATES, QueueStats } from './queue-stats.service';
@@ -19,10 +21,11 @@ export type Severity = 'warning' | 'critical';
 export interface Alert {
   severity: Severity;
   message: string;
-  metric: 'failure_rate' | 'task_duration' | 'memory_usage' | 'workers' | DurabilityAlert['metric'];
+  metric: 'failure_rate' | 'task_duration' | 'memory_usage' | 'workers' | 'queue_paused' | DurabilityAlert['metric'];
   value: number;
   task_id?: string;
   worker_id?: string;
+  queue?: string;
   slot?: number;
   pid?: number;
   [key: string]: unknown;
@@ -38,10 +41,12 @@ export interface HealthReport {
 export const ALERT_METRIC_PROVIDERS = [
   makeGaugeProvider({ name: METRIC.alertActive, help: 'Active health alerts by kind and severity', labelNames: ['alert', 'severity'] }),
   makeGaugeProvider({ name: METRIC.queueLength, help: 'Jobs per queue and BullMQ state (same on every API pod)', labelNames: ['queue', 'state'] }),
+  makeGaugeProvider({ name: METRIC.queuePaused, help: '1 while the queue is paused (same on every API pod)', labelNames: ['queue'] }),
+  makeGaugeProvider({ name: METRIC.queuePausedSeconds, help: 'Seconds since the queue was paused, 0 while it is not (same on every API pod)', labelNames: ['queue'] }),
   makeGaugeProvider({ name: METRIC.redisDataLost, help: '1 while the redis_data_lost alert holds (ALERT_DATA_LOST_HOLD after a wiped Redis was found), else 0' }),
 ];
 
-const ALERT_KINDS = ['failure_rate', 'task_duration', 'memory_usage', 'workers', 'redis_persistence', 'redis_data_lost'] as const satisfies readonly Alert['metric'][];
+const ALERT_KINDS = ['failure_rate', 'task_duration', 'memory_usage', 'workers', 'queue_paused', 'redis_persistence', 'redis_data_lost'] as const satisfies readonly Alert['metric'][];
 
 /** At most this many running tasks are reported, oldest first, so the report stays bounded. */
 const MAX_DURATION_ALERTS = 50;
@@ -67,10 +72,13 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly queueStats: QueueStats,
     private readonly scheduler: SchedulerRegistry,
     private readonly durability: RedisDurability,
+    private readonly pauses: QueuePauses,
     @Inject(ALERT_CONFIG) private readonly cfg: AlertConfig,
     @InjectMetric(METRIC.alertActive) private readonly alertGauge: Gauge,
     @InjectMetric(METRIC.queueLength) private readonly queueGauge: Gauge,
     @InjectMetric(METRIC.redisDataLost) private readonly dataLostGauge: Gauge,
+    @InjectMetric(METRIC.queuePaused) private readonly pausedGauge: Gauge,
+    @InjectMetric(METRIC.queuePausedSeconds) private readonly pausedSecondsGauge: Gauge,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -106,21 +114,22 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async evaluate(): Promise<HealthReport> {
     const now = Date.now();
-    const [snapshot, counts, failure, durations, memory] = await Promise.all([
+    const [snapshot, counts, failure, durations, memory, pauses] = await Promise.all([
       this.stats.snapshot(),
       this.queueStats.counts(),
       this.failureRate(now),
       this.taskDurations(now),
       this.heartbeats(now),
+      this.pauses.states(now),
       // Every evaluation, so that a wiped Redis is reported within one ALERT_EVAL_INTERVAL.
       this.durability.checkEpoch(),
     ]);
     const waiting = QueueStats.total(counts, 'waiting', 'prioritized');
-    const alerts: Alert[] = [...this.durability.alerts(now), ...failure, ...durations, ...memory.alerts];
+    const alerts: Alert[] = [...this.durability.alerts(now), ...failure, ...durations, ...memory.alerts, ...this.pausedQueues(pauses, now)];
     if (memory.alive === 0 && waiting > 0) {
       alerts.push({ severity: 'critical', metric: 'workers', value: waiting, message: `No worker is alive while ${waiting} tasks wait` });
     }
-    this.publish(alerts, counts);
+    this.publish(alerts, counts, pauses, now);
     const status = alerts.some((a) => a.severity === 'critical') ? 'critical' : alerts.length ? 'warning' : 'healthy';
     return {
       status,
@@ -191,6 +200,33 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
     });
   }
 
+  /**
+   * A paused queue takes no tasks, which health should show from the start: a warning, critical
+   * once it has stayed paused longer than ALERT_QUEUE_PAUSED_AFTER (a pause that was forgotten).
+   * paused_at lives in Redis, so every pod counts from the same moment.
+   */
+  private pausedQueues(states: QueueState[], now: number): Alert[] {
+    return states
+      .filter((q) => q.paused)
+      .map((q) => {
+        const elapsed = Math.max(0, (now - (q.pausedAt ?? now)) / 1000);
+        const seconds = Math.round(elapsed);
+        const late = elapsed > this.cfg.queuePausedAfter;
+        const at = new Date(q.pausedAt ?? now).toISOString();
+        return {
+          severity: late ? 'critical' : 'warning',
+          metric: 'queue_paused',
+          value: seconds,
+          queue: q.queue,
+          paused_at: at,
+          ...(q.pausedBy ? { paused_by: q.pausedBy } : {}),
+          message: late
+            ? `Queue ${q.queue} has been paused for ${seconds} seconds (since ${at}), longer than ALERT_QUEUE_PAUSED_AFTER (${this.cfg.queuePausedAfter} s): its tasks are not running`
+            : `Queue ${q.queue} is paused (since ${at}): its tasks wait until it is resumed`,
+        } satisfies Alert;
+      });
+  }
+
   private async heartbeats(now: number): Promise<{ alive: number; alerts: Alert[] }> {
     await this.redis.zremrangebyscore(this.keys.heartbeats, '-inf', `(${now - HEARTBEAT_TTL_MS}`);
     const ids = await this.redis.zrange(this.keys.heartbeats, '0', '-1');
@@ -218,8 +254,8 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /** Sets the gauges and logs each alert when it starts and when it clears. */
-  private publish(alerts: Alert[], counts: Awaited<ReturnType<QueueStats['counts']>>): void {
-    const next = new Map(alerts.map((a) => [`${a.metric}|${a.task_id ?? ''}|${a.worker_id ?? ''}|${a.slot ?? ''}`, a]));
+  private publish(alerts: Alert[], counts: Awaited<ReturnType<QueueStats['counts']>>, pauses: QueueState[], now: number): void {
+    const next = new Map(alerts.map((a) => [`${a.metric}|${a.task_id ?? ''}|${a.worker_id ?? ''}|${a.slot ?? ''}|${a.queue ?? ''}`, a]));
     for (const [key, a] of next) {
       const before = this.active.get(key);
       if (!before || before.severity !== a.severity) this.logger.warn(logEvent('Alert started', { alert: a.metric, severity: a.severity, value: a.value, message: a.message }));
@@ -236,6 +272,10 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnModuleDestroy {
       }
     }
     this.dataLostGauge.set(alerts.some((a) => a.metric === 'redis_data_lost') ? 1 : 0);
+    for (const q of pauses) {
+      this.pausedGauge.set({ queue: q.queue }, q.paused ? 1 : 0);
+      this.pausedSecondsGauge.set({ queue: q.queue }, q.paused && q.pausedAt !== null ? Math.max(0, (now - q.pausedAt) / 1000) : 0);
+    }
     for (const [queue, byState] of Object.entries(counts)) {
       for (const state of QUEUE_STATES) this.queueGauge.set({ queue, state }, byState[state] ?? 0);
     }

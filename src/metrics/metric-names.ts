@@ -15,6 +15,8 @@ export const METRIC = {
   taskRetried: 'sluice_task_retried_total',
   /** counter {queue, task_name}: cancellations */
   taskRevoked: 'sluice_task_revoked_total',
+  /** counter {queue, task_name, from="failed|cancelled"}: finished tasks re-queued by POST /tasks/{id}/retry */
+  taskRequeued: 'sluice_task_requeued_total',
   /** histogram {queue, task_name}: run time of finished runs, seconds */
   taskRuntime: 'sluice_task_runtime_seconds',
   /** histogram {queue, task_name}: from submission (or retry due time) to start, seconds */
@@ -33,6 +35,10 @@ export const METRIC = {
   childMemoryLimit: 'sluice_worker_child_memory_limit_bytes',
   /** gauge {queue, state}: exported by API pods only; aggregate with max by (queue, state) */
   queueLength: 'sluice_queue_length',
+  /** gauge {queue}: 1 while the queue is paused (POST /queues/{queue}/pause); exported by API pods only */
+  queuePaused: 'sluice_queue_paused',
+  /** gauge {queue}: seconds since the queue was paused, 0 while it is not; exported by API pods only */
+  queuePausedSeconds: 'sluice_queue_paused_seconds',
   /** gauge {alert, severity}: 1 while the health evaluation has that alert active */
   alertActive: 'sluice_alert_active',
   /** gauge: 1 while this API pod reports redis_data_lost (ALERT_DATA_LOST_HOLD after a wiped Redis was found) */

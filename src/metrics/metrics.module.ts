@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { DurabilityModule } from '../durability/durability.module';
 import { ProcessorModule } from '../processor/processor.module';
 import { TasksModule } from '../tasks/tasks.module';
+import { OperatorModule } from '../tasks/operator/operator.module';
 import { ALERT_METRIC_PROVIDERS, AlertEvaluator } from './alert-evaluator.service';
 import { MetricsController } from './metrics.controller';
 import { prometheusModule } from './prometheus';
@@ -17,7 +18,7 @@ export class MetricsModule {
   static forApi(): DynamicModule {
     return {
       module: MetricsModule,
-      imports: [TasksModule, DurabilityModule, prometheusModule()],
+      imports: [TasksModule, OperatorModule, DurabilityModule, prometheusModule()],
       controllers: [MetricsController],
       providers: [...TASK_METRIC_PROVIDERS, ...ALERT_METRIC_PROVIDERS, TaskMetrics, QueueStats, TaskStats, AlertEvaluator],
     };

@@ -17,6 +17,7 @@ export const TASK_METRIC_PROVIDERS = [
   makeCounterProvider({ name: METRIC.taskFailed, help: 'Tasks failed for good (after retries)', labelNames: [...TASK_LABELS, 'exception'] }),
   makeCounterProvider({ name: METRIC.taskRetried, help: 'Retries scheduled', labelNames: TASK_LABELS }),
   makeCounterProvider({ name: METRIC.taskRevoked, help: 'Tasks cancelled', labelNames: TASK_LABELS }),
+  makeCounterProvider({ name: METRIC.taskRequeued, help: 'Failed or cancelled tasks re-queued by an operator (POST /tasks/{id}/retry)', labelNames: [...TASK_LABELS, 'from'] }),
   makeCounterProvider({ name: METRIC.timeLimitExceeded, help: 'Runs that reached a time limit', labelNames: [...TASK_LABELS, 'kind'] }),
   makeHistogramProvider({ name: METRIC.taskRuntime, help: 'Run time of finished runs, seconds', labelNames: TASK_LABELS, buckets: RUNTIME_BUCKETS }),
   makeHistogramProvider({
@@ -41,6 +42,7 @@ export class TaskMetrics implements OnModuleInit, OnModuleDestroy {
     @InjectMetric(METRIC.taskFailed) private readonly failed: Counter,
     @InjectMetric(METRIC.taskRetried) private readonly retried: Counter,
     @InjectMetric(METRIC.taskRevoked) private readonly revoked: Counter,
+    @InjectMetric(METRIC.taskRequeued) private readonly requeued: Counter,
     @InjectMetric(METRIC.timeLimitExceeded) private readonly timeLimit: Counter,
     @InjectMetric(METRIC.taskRuntime) private readonly runtime: Histogram,
     @InjectMetric(METRIC.taskQueueWait) private readonly queueWait: Histogram,
@@ -65,6 +67,7 @@ export class TaskMetrics implements OnModuleInit, OnModuleDestroy {
       if (e.runtimeSeconds !== null) this.runtime.observe(labels(e), e.runtimeSeconds);
     },
     revoked: (e) => this.revoked.inc(labels(e)),
+    requeued: (e) => this.requeued.inc({ ...labels(e), from: e.from }),
     timeLimit: (e) => this.timeLimit.inc({ ...labels(e), kind: e.kind }),
   };
 
@@ -74,6 +77,7 @@ export class TaskMetrics implements OnModuleInit, OnModuleDestroy {
       const l = { queue: type.policy.queue, task_name: type.name };
       for (const c of [this.submitted, this.started, this.succeeded, this.retried, this.revoked]) c.inc(l, 0);
       for (const exception of KNOWN_EXCEPTIONS) this.failed.inc({ ...l, exception }, 0);
+      for (const from of ['failed', 'cancelled']) this.requeued.inc({ ...l, from }, 0);
     }
     for (const [event, fn] of Object.entries(this.listeners)) this.events.on(event as keyof TaskEventMap, fn as never);
   }

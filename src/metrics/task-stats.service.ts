@@ -10,6 +10,8 @@ export interface TaskMetricsSnapshot {
   failed_tasks: number;
   retried_tasks: number;
   cancelled_tasks: number;
+  /** Failed or cancelled tasks an operator re-queued (POST /tasks/{id}/retry); each left failed_tasks or cancelled_tasks then. */
+  requeued_tasks: number;
   success_rate: number;
   failure_rate: number;
   average_durations: Record<string, number>;
@@ -67,6 +69,7 @@ export class TaskStats {
       failed_tasks: n('failed'),
       retried_tasks: n('retried'),
       cancelled_tasks: n('cancelled'),
+      requeued_tasks: n('requeued'),
       success_rate: percentOf(completed, total),
       failure_rate: percentOf(n('failed'), total),
       average_durations,

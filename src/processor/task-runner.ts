@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { WORKER_CONFIG } from '../config/config.module';
 import { WorkerConfig } from '../config/configuration';
 import { Run, TaskTransitions } from '../tasks/lifecycle/task-transitions';
-import { sluiceQueueName } from '../tasks/lifecycle/task-keys';
+import { RETRIED_AT_OPT, sluiceQueueName } from '../tasks/lifecycle/task-keys';
 import { TaskJobData } from '../tasks/job-options';
 import { TaskRegistry, TaskType } from '../tasks/task-registry';
 import { MemoryLimitExceeded, TaskError, TimeLimitExceeded, UnknownTaskNameError, WorkerLostError } from '../tasks/task.errors';
@@ -124,7 +124,10 @@ export class TaskRunner {
     const startedAt = job.processedOn ?? Date.now();
     // The submission may have lowered its type's limits (options.time_limit, soft_time_limit).
     const limits = timeLimitsOf(type.policy, job.opts);
-    this.transitions.started(held, job.attemptsMade === 0 ? Math.max(0, startedAt - job.timestamp - (job.opts.delay ?? 0)) / 1000 : null);
+    // A series an operator retried became runnable when it was retried (lifecycle/lua/retry.lua).
+    const retriedAt = (job.opts as Record<string, unknown>)[RETRIED_AT_OPT] as number | undefined;
+    const runnableSince = retriedAt ?? job.timestamp + (job.opts.delay ?? 0);
+    this.transitions.started(held, job.attemptsMade === 0 ? Math.max(0, startedAt - runnableSince) / 1000 : null);
     // No await between this check and pool.run: a revocation that arrives while the task is being
     // handed over either sees the run registered in the pool, or is seen here.
     const outcome = held.cancelRequested

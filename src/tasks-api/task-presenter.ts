@@ -23,6 +23,15 @@ export function presentTask(r: TaskRecord): TaskStatusDto {
     cancelled_at: iso(r.cancelledAt),
     next_retry_at: iso(r.nextRetryAt),
     submitted_by: r.submittedBy,
+    attempt_history: r.attemptHistory.map((a) => ({
+      status: a.status,
+      error: a.error,
+      attempts: a.attempts,
+      started_at: iso(a.startedAt),
+      finished_at: iso(a.finishedAt),
+      retried_at: iso(a.retriedAt)!,
+      retried_by: a.retriedBy,
+    })),
   };
 }
 

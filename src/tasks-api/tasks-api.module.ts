@@ -1,10 +1,13 @@
 import { Module } from '@nestjs/common';
 import { TasksModule } from '../tasks/tasks.module';
+import { OperatorModule } from '../tasks/operator/operator.module';
+import { QueuesController } from './queues.controller';
+import { TaskOperationsController } from './task-operations.controller';
 import { TasksController } from './tasks.controller';
 
 /** The HTTP edge of the task domain: translate and delegate. */
 @Module({
-  imports: [TasksModule],
-  controllers: [TasksController],
+  imports: [TasksModule, OperatorModule],
+  controllers: [TasksController, TaskOperationsController, QueuesController],
 })
 export class TasksApiModule {}

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
+import { TaskStatus } from './task-status';
 
 export interface TaskEventBase {
   taskId: string;
@@ -16,6 +17,8 @@ export interface TaskEventMap {
   failed: [TaskEventBase & { exception: string; runtimeSeconds: number | null }];
   retried: [TaskEventBase & { exception: string; runtimeSeconds: number | null }];
   revoked: [TaskEventBase & { terminated: boolean }];
+  /** An operator re-queued a finished task as a new attempt series (POST /tasks/{id}/retry). */
+  requeued: [TaskEventBase & { from: TaskStatus.Failed | TaskStatus.Cancelled }];
   timeLimit: [TaskEventBase & { kind: 'soft' | 'hard' }];
 }
 

@@ -1,4 +1,5 @@
 import { Cluster } from 'ioredis';
+import { AlertEvaluator } from '../../src/metrics/alert-evaluator.service';
 import { QueueKeys } from '../../src/tasks/lifecycle/task-keys';
 import { TEST_API_KEY } from '../support/app';
 import { TestCluster, startTestCluster } from '../support/cluster';
@@ -91,5 +92,33 @@ describe('Redis Cluster', () => {
     expect(a.body.task_id).not.toBe(b.body.task_id);
     const again = await s.http().post('/api/v1/tasks').set('X-API-Key', TEST_API_KEY).send({ task_name: 'diagnostic.sleep', payload: { seconds: 0 }, options }).expect(200);
     expect(again.body.task_id).toBe(a.body.task_id);
+  });
+
+  it('pauses one queue on its master, retries a task on the other, and cancels in bulk across both', async () => {
+    const post = (path: string, body: object = {}) => s.http().post(path).set('X-API-Key', TEST_API_KEY).send(body);
+    await post(`/api/v1/queues/${second}/pause`).expect(200);
+    const held = await s.submit('diagnostic.sleep', { seconds: 0 });
+    const failing = await s.submit('diagnostic.fail', { message: 'again', retryable: false });
+    await s.until(failing, 'failed');
+    const retried = await post(`/api/v1/tasks/${failing}/retry`).expect(200);
+    expect(retried.body.attempt_history).toEqual([expect.objectContaining({ status: 'failed', attempts: 1 })]);
+    await s.until(failing, 'failed', 15_000, (t) => t.status === 'failed' && (t as unknown as { attempt_history: unknown[] }).attempt_history.length === 1);
+    expect((await s.get(held)).status).toBe('pending');
+    await s.api.get(AlertEvaluator).tick();
+    const health = await s.http().get('/api/v1/tasks/health').set('X-API-Key', TEST_API_KEY).expect(200);
+    expect(health.body.alerts).toContainEqual(expect.objectContaining({ metric: 'queue_paused', queue: second, severity: 'warning' }));
+
+    const waiting = await s.submit('diagnostic.fail', { message: 'x' }, { delay_seconds: 60 });
+    expect((await post('/api/v1/tasks/cancel', { task_ids: [held, waiting, failing] }).expect(200)).body).toEqual({
+      cancelled: 2,
+      termination_requested: 0,
+      already_final: 1,
+      not_found: 0,
+      next_cursor: null,
+    });
+    const more = [await s.submit('diagnostic.sleep', { seconds: 0 }), await s.submit('diagnostic.fail', { message: 'y' }, { delay_seconds: 60 })];
+    expect((await post('/api/v1/tasks/cancel', { status: 'pending' }).expect(200)).body).toMatchObject({ cancelled: 2, next_cursor: null });
+    for (const id of more) expect((await s.get(id)).status).toBe('cancelled');
+    await post(`/api/v1/queues/${second}/resume`).expect(200);
   });
 });

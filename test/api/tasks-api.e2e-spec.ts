@@ -178,6 +178,7 @@ describe('Tasks API (real Redis, no worker)', () => {
         cancelled_at: null,
         next_retry_at: null,
         submitted_by: `key-${sha256Hex(TEST_API_KEY).slice(0, 8)}`,
+        attempt_history: [],
       });
     });
 

@@ -48,10 +48,12 @@ describe('JSON metrics and Prometheus counters', () => {
       failed_tasks: 0,
       retried_tasks: 0,
       cancelled_tasks: 0,
+      requeued_tasks: 0,
       success_rate: 0,
       failure_rate: 0,
       average_durations: {},
       currently_running: 0,
+      paused_queues: [],
     });
   });
 
@@ -70,10 +72,12 @@ describe('JSON metrics and Prometheus counters', () => {
       failed_tasks: 1,
       retried_tasks: 1,
       cancelled_tasks: 1,
+      requeued_tasks: 0,
       success_rate: 60,
       failure_rate: 20,
       average_durations: { 'diagnostic.sleep': expect.any(Number) },
       currently_running: 0,
+      paused_queues: [],
     });
     expect(body.metrics.average_durations['diagnostic.sleep']).toBeGreaterThanOrEqual(0.05);
     expect(new Date(body.timestamp).getTime()).toBeGreaterThan(Date.now() - 10_000);

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { TASK_STATUSES, TaskStatus } from '../../tasks/task-status';
+import { AttemptSeriesDto } from './attempt-history.dto';
 
 export class ErrorResponseDto {
   @ApiProperty({ example: 'Task not found' })
@@ -42,6 +43,8 @@ export class TaskStatusDto {
   next_retry_at: string | null;
   @ApiProperty({ nullable: true, type: String, example: 'billing', description: "The label of the API key that submitted the task (API_KEYS label:key); never the key" })
   submitted_by: string | null;
+  @ApiProperty({ type: [AttemptSeriesDto], description: 'Earlier attempt series, oldest first (the last 100): one per POST /retry, as GET showed the task before it; empty unless retried' })
+  attempt_history: AttemptSeriesDto[];
 }
 
 export class TaskListDto {
