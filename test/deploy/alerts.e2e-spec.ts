@@ -50,6 +50,7 @@ describe('helm/sluice/files/alerts.yaml', () => {
         'SluiceChildMemoryWarning',
         'SluiceNoWorkerUp',
         'SluiceQueueBacklogGrowing',
+        'SluiceQueuePaused',
         'SluiceRedisDataLost',
         'SluiceTaskDurationCritical',
         'SluiceTaskDurationWarning',
@@ -78,6 +79,7 @@ describe('helm/sluice/files/alerts.yaml', () => {
     expect(expr('SluiceChildMemoryWarning')).toBe(`${METRIC.childMemory} > ${env.ALERT_MEMORY_WARNING_MB} * 1024 * 1024`);
     expect(expr('SluiceChildMemoryCritical')).toBe(`${METRIC.childMemory} > ${env.ALERT_MEMORY_CRITICAL_MB} * 1024 * 1024`);
     expect(env.ALERT_MEMORY_CRITICAL_MB * MiB).toBe(2040528896);
+    expect(expr('SluiceQueuePaused')).toBe(`max by (namespace, queue) (${METRIC.queuePausedSeconds}) > ${env.ALERT_QUEUE_PAUSED_AFTER}`);
   });
 
   it('alerts on running tasks through the health evaluation, and on finished runs through the histogram', () => {
