@@ -7,6 +7,7 @@ import { API_KEY_SCHEME } from '../common/api-key';
 import { DOCS_JSON_PATH, DOCS_PATH } from '../edge/paths';
 import { TaskRegistry } from '../tasks/task-registry';
 import { describeTaskTypes } from '../tasks-api/task-type-docs';
+import { BASIC_AUTH_SCHEME } from '../tasks-api/task-events.controller';
 import { ApiModule } from './api.module';
 import { apiOperationId, describeFrontDoor } from './openapi';
 
@@ -36,6 +37,7 @@ export function createApiDocument(app: NestFastifyApplication, config: AppConfig
       .setLicense('UNLICENSED', 'https://docs.npmjs.com/cli/configuring-npm/package-json#license')
       .addServer('/', 'The server this document is served from')
       .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, API_KEY_SCHEME)
+      .addBasicAuth({ type: 'http', scheme: 'basic', description: 'Any user name, an API key as the password (the job UI and task event streams only)' }, BASIC_AUTH_SCHEME)
       .build(),
     { operationIdFactory: apiOperationId },
   );

@@ -18,6 +18,7 @@ describe('loadConfig', () => {
       docsAccess: 'open',
       metricsAccess: 'open',
       adminUi: true,
+      sseHeartbeat: 15,
       adminLabels: null,
     });
     expect(c.redis).toEqual({ url: 'redis://127.0.0.1:6379', prefix: 'sluice' });
@@ -98,6 +99,8 @@ describe('loadConfig', () => {
     ['ALERT_EVAL_INTERVAL', 'NaN'],
     ['ALERT_DATA_LOST_HOLD', '0'],
     ['ALERT_DATA_LOST_HOLD', 'an hour'],
+    ['SSE_HEARTBEAT_INTERVAL', '0'],
+    ['SSE_HEARTBEAT_INTERVAL', '15s'],
     ['ENABLE_DIAGNOSTIC_TASKS', 'yesplease'],
     ['LOG_LEVEL', 'loud'],
     ['API_KEYS', ' , '],
@@ -124,6 +127,10 @@ describe('loadConfig', () => {
 
   it('reads ALERT_DATA_LOST_HOLD in seconds, fractions allowed', () => {
     expect(load({ ALERT_DATA_LOST_HOLD: '2.5' }).alerts.dataLostHold).toBe(2.5);
+  });
+
+  it('reads SSE_HEARTBEAT_INTERVAL in seconds, fractions allowed', () => {
+    expect(load({ SSE_HEARTBEAT_INTERVAL: '0.2' }).server.sseHeartbeat).toBe(0.2);
   });
 
   it('reports every invalid variable at once, in one message naming each', () => {

@@ -22,6 +22,8 @@ export interface ServerConfig {
   metricsAccess: EndpointAccess;
   /** ADMIN_UI: whether Bull Board is mounted at /admin/queues. */
   adminUi: boolean;
+  /** Seconds between keep-alive comments on a task event stream. */
+  sseHeartbeat: number;
   /** API_ADMIN_LABELS: the key labels that may use the operator controls; null: every key may. */
   adminLabels: string[] | null;
 }
@@ -147,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       docsAccess: vars.API_DOCS_ACCESS,
       metricsAccess: vars.API_METRICS_ACCESS,
       adminUi: vars.ADMIN_UI === 'on',
+      sseHeartbeat: vars.SSE_HEARTBEAT_INTERVAL,
       adminLabels: adminLabels.length > 0 ? adminLabels : null,
     },
     redis: { url: vars.REDIS_URL ?? DEFAULT_REDIS_URL, prefix: vars.QUEUE_PREFIX },

@@ -120,6 +120,8 @@ export class EnvironmentVariables {
   @Int(0, 100_000_000) RATE_LIMIT_PER_MINUTE = 6000;
   /** Requests per minute per client IP for requests without a valid key; 0 turns the limit off. */
   @Int(0, 100_000_000) RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE = 60;
+  /** Seconds between the comments that keep an idle task event stream (SSE) open through proxies. */
+  @Seconds(0.05, 3600) SSE_HEARTBEAT_INTERVAL = 15;
   /** Labels of the keys that may pause and resume queues and cancel in bulk; empty: every key may. */
   @Matches(/^\s*$|^\s*[A-Za-z0-9_.-]{1,64}(\s*,\s*[A-Za-z0-9_.-]{1,64})*\s*$/, {
     message: 'must be a comma-separated list of API key labels (1-64 letters, digits, _ . or -)',

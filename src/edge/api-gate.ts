@@ -14,7 +14,7 @@ import { AuthFailures } from './auth-failures';
 import { BASIC_CHALLENGE, basicAuthPassword } from './basic-auth';
 import { RateLimitReason } from './edge-metrics';
 import { AdminUiAuthError, EndpointOffError, InvalidApiKeyError, RateLimitedError } from './edge.errors';
-import { isAdminUiPath, isApiPath, isDocsPath, isMetricsPath, isProbePath, judgedPath } from './paths';
+import { isAdminUiPath, isApiPath, isDocsPath, isMetricsPath, isProbePath, isTaskEventsRoute, judgedPath } from './paths';
 import { RequestGate } from './request-gate';
 
 declare module 'fastify' {
@@ -33,11 +33,12 @@ type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
  * a valid key costs a hash and no parsing. For each request it
  *  1. answers 404 for /metrics when API_METRICS_ACCESS=off (/docs is then not even registered);
  *  2. identifies the X-API-Key by label; under /admin/queues (the job inspection UI, which a
- *     browser reaches through its own login dialog) also the password of `Authorization: Basic`;
+ *     browser reaches through its own login dialog) and on a task's event stream (which a browser's
+ *     EventSource reads without custom headers) also the password of `Authorization: Basic`;
  *  3. rate-limits with @fastify/rate-limit on Sluice's Redis, so limits hold across API pods: per
  *     key with a valid key, else per client IP (also before 401, so a flood of bad keys gets 429s);
  *  4. refuses with 401 a request that needs a key (/api, /admin/queues when ADMIN_UI=on, and /docs
- *     or /metrics when set to `key`); the UI's 401 carries a Basic challenge.
+ *     or /metrics when set to `key`); the 401 of a route that takes Basic carries its challenge.
  * Probes and /metrics are never rate-limited: the kubelet and Prometheus must always get through.
  */
 @Injectable()
@@ -66,9 +67,10 @@ export class ApiGate implements RequestGate {
 
     // With ADMIN_UI=off nothing is mounted there, so the path is left to answer 404.
     const adminUi = this.server.adminUi && isAdminUiPath(path);
+    const basic = adminUi || isTaskEventsRoute(path);
 
     const presented = request.headers[API_KEY_HEADER];
-    const authorization = adminUi && presented === undefined ? request.headers.authorization : undefined;
+    const authorization = basic && presented === undefined ? request.headers.authorization : undefined;
     const key = typeof presented === 'string' ? presented : (basicAuthPassword(authorization) ?? undefined);
     const label = this.ring.identify(key);
     if (label !== null) request.apiKeyLabel = label;
@@ -82,9 +84,9 @@ export class ApiGate implements RequestGate {
       (isMetricsPath(path) && this.server.metricsAccess === 'key');
     if (needsKey && label === null) {
       this.failures.record(request.ip, presented === undefined && authorization === undefined ? 'missing' : 'invalid', request.method, path);
-      if (!adminUi) throw new InvalidApiKeyError();
+      if (!basic) throw new InvalidApiKeyError();
       reply.header('www-authenticate', BASIC_CHALLENGE);
-      throw new AdminUiAuthError();
+      throw adminUi ? new AdminUiAuthError() : new InvalidApiKeyError();
     }
   }
 

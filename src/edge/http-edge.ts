@@ -48,6 +48,14 @@ export class HttpEdge {
       this.accessLog.write(request, reply);
       done();
     });
+    // Fastify runs no onResponse for a response whose client left first (an event stream or a
+    // long poll, mostly): that one is logged when its connection closes.
+    fastify.addHook('onRequest', (request, reply, done) => {
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) this.accessLog.write(request, reply, { clientClosed: true });
+      });
+      done();
+    });
     await fastify.register(helmet, API_HELMET);
     fastify.addHook('onRequest', async (request, reply) => {
       // HTTP/1.1 requires Host (RFC 9112); Node's own check would answer without a body.

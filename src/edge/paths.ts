@@ -29,3 +29,5 @@ export const isMetricsPath = (path: string): boolean => path === METRICS_PATH;
 export const isDocsPath = (path: string): boolean =>
   path === `/${DOCS_PATH}` || path.startsWith(`/${DOCS_PATH}/`) || path === `/${DOCS_JSON_PATH}`;
 export const isAdminUiPath = (path: string): boolean => path === ADMIN_UI_PATH || path.startsWith(`${ADMIN_UI_PATH}/`);
+/** A task's event stream, by its route pattern (`/api/v1/tasks/:task_id/events`): a browser's EventSource cannot send X-API-Key. */
+export const isTaskEventsRoute = (path: string): boolean => /^\/api\/v1\/tasks\/:[A-Za-z0-9_]+\/events$/.test(path);

@@ -1,3 +1,4 @@
+import { ServerResponse } from 'node:http';
 import { Body, Controller, Delete, Get, HttpCode, HttpException, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
@@ -23,6 +24,9 @@ import { SubmitRequest, SubmitResult, TaskSubmitter } from '../tasks/task-submit
 import { domainStatus } from '../common/http-exception.filter';
 import { API_KEY_SCHEME, AuthenticatedRequest } from '../common/api-key';
 import { ListTasksQuery } from './dto/list-tasks.query';
+import { GetTaskQuery } from './dto/get-task.query';
+import { TaskWatch } from '../task-events/task-watch.service';
+import { clientGone } from './client-gone';
 import { MAX_BATCH, SubmitBatchDto, SubmitTaskDto } from './dto/submit-task.dto';
 import { BatchItem, SubmitBatchPipe, SubmitTaskPipe } from './submit-body.pipe';
 import {
@@ -72,6 +76,7 @@ export class TasksController {
     private readonly submitter: TaskSubmitter,
     private readonly query: TaskQuery,
     private readonly cancellation: TaskCancellation,
+    private readonly watch: TaskWatch,
   ) {}
 
   @Post()
@@ -134,7 +139,10 @@ export class TasksController {
   @ApiOperation({ operationId: 'getTask', summary: "A task's status, result or error" })
   @ApiOkResponse({ type: TaskStatusDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'Task not found' })
-  async get(@Param('task_id') taskId: string): Promise<TaskStatusDto> {
+  @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'wait is not a number of seconds from 0 to 60' })
+  async get(@Param('task_id') taskId: string, @Query() q: GetTaskQuery, @Res({ passthrough: true }) reply: { raw: ServerResponse }): Promise<TaskStatusDto> {
+    // A long poll watches the task (see TaskWatch): no polling, and no Redis connection of its own.
+    if (q.wait) return presentTask(await this.watch.untilFinal(taskId, q.wait * 1000, clientGone(reply.raw)));
     return presentTask(await this.query.get(taskId));
   }
 
