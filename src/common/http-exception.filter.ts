@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import {
+  CallbackUrlRefusedError,
   IdempotencyConflictError,
   InvalidLimitsError,
   InvalidPayloadError,
@@ -27,6 +28,7 @@ const DOMAIN_STATUS = new Map<Function, number>([
   [InvalidPayloadError, HttpStatus.UNPROCESSABLE_ENTITY],
   [LimitAboveCapError, HttpStatus.UNPROCESSABLE_ENTITY],
   [InvalidLimitsError, HttpStatus.UNPROCESSABLE_ENTITY],
+  [CallbackUrlRefusedError, HttpStatus.UNPROCESSABLE_ENTITY],
   [IdempotencyConflictError, HttpStatus.CONFLICT],
   [TaskNotCancellableError, HttpStatus.BAD_REQUEST],
   [StoreUnavailableError, HttpStatus.SERVICE_UNAVAILABLE],

@@ -8,6 +8,7 @@ export const WORKER_CONFIG = Symbol('WORKER_CONFIG');
 export const ALERT_CONFIG = Symbol('ALERT_CONFIG');
 export const REDIS_CONFIG = Symbol('REDIS_CONFIG');
 export const SERVER_CONFIG = Symbol('SERVER_CONFIG');
+export const CALLBACK_CONFIG = Symbol('CALLBACK_CONFIG');
 
 /**
  * Provides the config validated by the entry point (see environment.ts), whole and as per-feature
@@ -24,6 +25,7 @@ export class ConfigModule {
       { provide: TASK_POLICY_CONFIG, useValue: config.task },
       { provide: WORKER_CONFIG, useValue: config.worker },
       { provide: ALERT_CONFIG, useValue: config.alerts },
+      { provide: CALLBACK_CONFIG, useValue: config.callbacks },
     ];
     return {
       module: ConfigModule,

@@ -133,6 +133,16 @@ describe('loadConfig', () => {
     expect(load({ SSE_HEARTBEAT_INTERVAL: '0.2' }).server.sseHeartbeat).toBe(0.2);
   });
 
+  it('reads the webhook settings, and refuses allowed hosts without CALLBACK_SECRET or that are not hosts', () => {
+    expect(load({}).callbacks).toEqual({ allowedHosts: [], secret: undefined, maxAttempts: 5, timeout: 10, backoff: 5, backoffMax: 600 });
+    const c = load({ CALLBACK_ALLOWED_HOSTS: 'Hooks.Example.com, 10.0.0.7:8080,[::1]:9000', CALLBACK_SECRET: 'a-secret-of-16-chars' });
+    expect(c.callbacks.allowedHosts).toEqual(['hooks.example.com', '10.0.0.7:8080', '[::1]:9000']);
+    expect(() => load({ CALLBACK_ALLOWED_HOSTS: 'hooks.example.com' })).toThrow(/CALLBACK_SECRET must be set when CALLBACK_ALLOWED_HOSTS is/);
+    expect(() => load({ CALLBACK_ALLOWED_HOSTS: 'http://hooks.example.com', CALLBACK_SECRET: 'a-secret-of-16-chars' })).toThrow(/CALLBACK_ALLOWED_HOSTS entry 1 \("http:\/\/hooks.example.com"\) is not a host or host:port/);
+    expect(() => load({ CALLBACK_ALLOWED_HOSTS: 'h:70000', CALLBACK_SECRET: 'a-secret-of-16-chars' })).toThrow(/CALLBACK_ALLOWED_HOSTS entry 1/);
+    expect(() => load({ CALLBACK_SECRET: 'short' })).toThrow(/CALLBACK_SECRET must be 16 to 1024 characters \(got <redacted>\)/);
+  });
+
   it('reports every invalid variable at once, in one message naming each', () => {
     const err = (() => {
       try {

@@ -75,6 +75,19 @@ export interface AlertConfig {
   queuePausedAfter: number;
 }
 
+/** Completion webhooks (options.callback_url). */
+export interface CallbackConfig {
+  /** `host` (the scheme's default port) or `host:port`, lower-case; empty: callbacks are off. */
+  allowedHosts: string[];
+  /** Signs every delivery (X-Sluice-Signature); set whenever allowedHosts is. */
+  secret: string | undefined;
+  maxAttempts: number;
+  /** Seconds. */
+  timeout: number;
+  backoff: number;
+  backoffMax: number;
+}
+
 export interface AppConfig {
   server: ServerConfig;
   redis: RedisConfig;
@@ -83,6 +96,7 @@ export interface AppConfig {
   taskQueues: Record<string, string>;
   worker: WorkerConfig;
   alerts: AlertConfig;
+  callbacks: CallbackConfig;
   diagnostics: { enabled: boolean };
   logLevel: LogLevelName;
   logFormat: LogFormat;
@@ -135,6 +149,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     check(!(name in taskQueues), 'TASK_QUEUE_OVERRIDES', `names ${name} twice`);
     taskQueues[name] = queue;
   }
+  const allowedHosts = parseAllowedHosts(vars.CALLBACK_ALLOWED_HOSTS, problems);
+  // An unsigned webhook could be forged by anyone who can reach the receiver.
+  check(allowedHosts.length === 0 || vars.CALLBACK_SECRET !== undefined, 'CALLBACK_SECRET', 'must be set when CALLBACK_ALLOWED_HOSTS is: every delivery is signed', 'CALLBACK_ALLOWED_HOSTS');
+  check(vars.CALLBACK_RETRY_BACKOFF_MAX >= vars.CALLBACK_RETRY_BACKOFF, 'CALLBACK_RETRY_BACKOFF_MAX', `must not be below CALLBACK_RETRY_BACKOFF (${vars.CALLBACK_RETRY_BACKOFF})`, 'CALLBACK_RETRY_BACKOFF');
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -187,6 +205,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       dataLostHold: vars.ALERT_DATA_LOST_HOLD,
       queuePausedAfter: vars.ALERT_QUEUE_PAUSED_AFTER,
     },
+    callbacks: {
+      allowedHosts,
+      secret: vars.CALLBACK_SECRET,
+      maxAttempts: vars.CALLBACK_MAX_ATTEMPTS,
+      timeout: vars.CALLBACK_TIMEOUT,
+      backoff: vars.CALLBACK_RETRY_BACKOFF,
+      backoffMax: vars.CALLBACK_RETRY_BACKOFF_MAX,
+    },
     diagnostics: { enabled: vars.ENABLE_DIAGNOSTIC_TASKS },
     logLevel: vars.LOG_LEVEL,
     logFormat: vars.LOG_FORMAT,
@@ -198,4 +224,20 @@ export function requireApiKeys(config: AppConfig): void {
   if (config.server.apiKeys.length === 0) {
     throw new ConfigError('API_KEYS', 'or API_KEY_HASHES must be set (comma-separated [label:]key or [label:]sha256hex); `npm start` generates a key for local use');
   }
+}
+
+/** A host name, an IPv4 address or a bracketed IPv6 address, with an optional port. */
+const ALLOWED_HOST = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::(\d{1,5}))?$/;
+
+function parseAllowedHosts(value: string, problems: ConfigProblem[]): string[] {
+  // Empty is unset, as a chart renders an optional value.
+  if (value.trim() === '') return [];
+  const hosts = value.split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== '');
+  for (const [n, host] of hosts.entries()) {
+    const m = ALLOWED_HOST.exec(host);
+    if (!m || (m[1] !== undefined && (Number(m[1]) < 1 || Number(m[1]) > 65535))) {
+      problems.push({ variable: 'CALLBACK_ALLOWED_HOSTS', detail: `entry ${n + 1} (${JSON.stringify(host)}) is not a host or host:port` });
+    }
+  }
+  return hosts;
 }

@@ -6,6 +6,7 @@ import {
   IsNumber,
   IsOptional,
   IsString,
+  Length,
   Matches,
   Max,
   Min,
@@ -167,6 +168,15 @@ export class EnvironmentVariables {
   /** How long every pod reports `redis_data_lost` after a wiped Redis is detected. */
   @Seconds(1, 30 * 24 * 3600) ALERT_DATA_LOST_HOLD = 3600;
 
+  /** Completion webhooks (options.callback_url): off until hosts are allowed; see docs/operations.md. */
+  @IsString() CALLBACK_ALLOWED_HOSTS = '';
+  @IsOptional() @IsString() @Length(16, 1024, { message: 'must be 16 to 1024 characters' }) CALLBACK_SECRET?: string;
+  @Int(1, 100) CALLBACK_MAX_ATTEMPTS = 5;
+  @Seconds(0.1, 300) CALLBACK_TIMEOUT = 10;
+  /** The first retry's delay; each later one doubles, up to CALLBACK_RETRY_BACKOFF_MAX. */
+  @Seconds(0, 3600) CALLBACK_RETRY_BACKOFF = 5;
+  @Seconds(0, 24 * 3600) CALLBACK_RETRY_BACKOFF_MAX = 600;
+
   @Bool() ENABLE_DIAGNOSTIC_TASKS = false;
   @IsIn(LOG_LEVELS as unknown as string[], { message: `must be one of ${LOG_LEVELS.join(', ')}` })
   LOG_LEVEL: LogLevelName = 'info';
@@ -175,4 +185,4 @@ export class EnvironmentVariables {
   LOG_FORMAT: LogFormat = 'json';
 }
 
-export const ENV_VARIABLES = [...Object.keys(new EnvironmentVariables()), 'REDIS_URL', 'API_KEYS', 'API_KEY_HASHES'];
+export const ENV_VARIABLES = [...Object.keys(new EnvironmentVariables()), 'REDIS_URL', 'API_KEYS', 'API_KEY_HASHES', 'CALLBACK_SECRET'];

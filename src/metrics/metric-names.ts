@@ -11,6 +11,10 @@ export const METRIC = {
   taskSucceeded: 'sluice_task_succeeded_total',
   /** counter {queue, task_name, exception}: final failures only */
   taskFailed: 'sluice_task_failed_total',
+  /** counter {reason="http_status|network|timeout|redirect|refused"}: failed webhook delivery attempts */
+  callbackFailures: 'sluice_callback_failures_total',
+  /** counter {outcome="delivered|failed"}: webhook deliveries settled */
+  callbackDeliveries: 'sluice_callback_deliveries_total',
   /** counter {queue, task_name}: retries scheduled */
   taskRetried: 'sluice_task_retried_total',
   /** counter {queue, task_name}: cancellations */

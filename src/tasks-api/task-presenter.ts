@@ -32,6 +32,7 @@ export function presentTask(r: TaskRecord): TaskStatusDto {
       retried_at: iso(a.retriedAt)!,
       retried_by: a.retriedBy,
     })),
+    callback: r.callback && { status: r.callback.status, attempts: r.callback.attempts, delivery_id: r.callback.deliveryId, last_error: r.callback.lastError },
   };
 }
 

@@ -56,6 +56,7 @@ function toRequest(body: SubmitTaskDto, submittedBy: string | undefined): Submit
       delaySeconds: body.options?.delay_seconds,
       idempotencyKey: body.options?.idempotency_key,
       limits: { timeLimit: body.options?.time_limit, softTimeLimit: body.options?.soft_time_limit, maxRetries: body.options?.max_retries },
+      callbackUrl: body.options?.callback_url,
     },
   };
 }

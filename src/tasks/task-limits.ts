@@ -1,3 +1,4 @@
+import { LIMIT_OPTS, LimitOpts } from './lifecycle/task-keys';
 import { TaskPolicy } from './task-policy';
 import { InvalidLimitsError, LimitAboveCapError } from './task.errors';
 
@@ -15,14 +16,6 @@ export interface TaskLimits {
   maxRetries: number;
 }
 
-/**
- * Where lowered time limits travel: keys of the job's own BullMQ options, which BullMQ keeps as
- * they are in the job hash's `opts`, so the worker (job.opts) and GET (which reads `opts` already)
- * read the same value and nothing else is stored. Written only when lowered; retries go in BullMQ's
- * `attempts`, as for every task.
- */
-export const LIMIT_OPTS = { timeLimit: 'sl_tl', softTimeLimit: 'sl_stl' } as const;
-export type LimitOpts = Partial<Record<(typeof LIMIT_OPTS)[keyof typeof LIMIT_OPTS], number>>;
 
 /**
  * The limits of a submission, which may lower its type's policy, never raise it. A soft limit not
@@ -61,3 +54,5 @@ export function timeLimitsOf(policy: Pick<TaskPolicy, 'timeLimit' | 'softTimeLim
   const timeLimit = Math.min(policy.timeLimit, o[LIMIT_OPTS.timeLimit] ?? Infinity);
   return { timeLimit, softTimeLimit: Math.min(policy.softTimeLimit, o[LIMIT_OPTS.softTimeLimit] ?? Infinity, timeLimit) };
 }
+
+export { LIMIT_OPTS };

@@ -1,6 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { CallbackUrlPolicy } from '../callbacks/callback-url';
 import { fingerprint } from '../common/canonical-json.util';
+import { CALLBACK_CONFIG } from '../config/config.module';
+import { CallbackConfig } from '../config/configuration';
 import { SubmitOptions, buildJobOptions } from './job-options';
 import { SubmitSpec, TaskLedger } from './lifecycle/task-ledger';
 import { RequestedLimits, resolveLimits } from './task-limits';
@@ -16,7 +19,7 @@ export interface SubmitRequest {
   payload: unknown;
   /** The label of the API key that submitted it. */
   submittedBy?: string;
-  options?: SubmitOptions & { idempotencyKey?: string; limits?: RequestedLimits };
+  options?: SubmitOptions & { idempotencyKey?: string; limits?: RequestedLimits; callbackUrl?: string };
 }
 
 export interface SubmitResult {
@@ -37,11 +40,16 @@ interface Prepared {
  */
 @Injectable()
 export class TaskSubmitter {
+  private readonly callbacks: CallbackUrlPolicy;
+
   constructor(
     private readonly registry: TaskRegistry,
     private readonly ledger: TaskLedger,
     private readonly events: TaskEvents,
-  ) {}
+    @Inject(CALLBACK_CONFIG) callbackConfig: CallbackConfig,
+  ) {
+    this.callbacks = new CallbackUrlPolicy(callbackConfig);
+  }
 
   /** Validates and submits one task; its error is thrown. */
   async submit(req: SubmitRequest): Promise<SubmitResult> {
@@ -91,6 +99,7 @@ export class TaskSubmitter {
     const type = this.registry.get(req.taskName);
     this.registry.validatePayload(type, req.payload);
     const limits = resolveLimits(type.name, type.policy, req.options?.limits);
+    const callbackUrl = req.options?.callbackUrl === undefined ? '' : this.callbacks.check(req.options.callbackUrl).href;
     const key = req.options?.idempotencyKey;
     const queue = type.policy.queue;
     return {
@@ -107,6 +116,7 @@ export class TaskSubmitter {
         fingerprint: key === undefined ? '' : fingerprint({ task_name: req.taskName, payload: req.payload }),
         ttlSeconds: type.policy.resultExpires,
         submittedBy: req.submittedBy ?? '',
+        callbackUrl,
       },
     };
   }

@@ -50,6 +50,8 @@ export class TaskNotCancellableError extends TaskError {}
 export class LimitAboveCapError extends TaskError {}
 /** A submission's own limits contradict each other. */
 export class InvalidLimitsError extends TaskError {}
+/** options.callback_url is not one Sluice may call (CALLBACK_ALLOWED_HOSTS): a 422. */
+export class CallbackUrlRefusedError extends TaskError {}
 /** Redis did not answer; the API maps this to 503. */
 export class StoreUnavailableError extends TaskError {}
 /**

@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { CallbacksModule } from '../callbacks/callbacks.module';
 import { ConfigModule } from '../config/config.module';
 import { AppConfig } from '../config/configuration';
 import { DurabilityModule } from '../durability/durability.module';
@@ -23,6 +24,7 @@ export class WorkerModule {
         MetricsModule.forWorker(),
         // Logs Redis durability problems, and records a data loss this worker notices first.
         DurabilityModule,
+        CallbacksModule,
         HealthModule.forRoot({ imports: [ProcessorModule], checks: [ChildPoolHealthIndicator] }),
       ],
     };

@@ -266,7 +266,7 @@ describe('chart templates, static parts', () => {
   it('the ConfigMap, the Secret and the dashboard ConfigMap validate', () => {
     expect(() => MODELS['v1 ConfigMap'](one('configmap.yaml')).validate()).not.toThrow();
     const secret = one('secret.yaml');
-    expect(Object.keys(obj(secret.data))).toEqual(['API_KEYS', 'API_KEY_HASHES', 'REDIS_URL']);
+    expect(Object.keys(obj(secret.data))).toEqual(['API_KEYS', 'API_KEY_HASHES', 'REDIS_URL', 'CALLBACK_SECRET']);
     const b64 = (text: string): string => Buffer.from(text).toString('base64');
     setPath(secret, 'data', { API_KEYS: b64('key-1,key-2'), REDIS_URL: b64('redis://redis:6379') });
     expect(() => MODELS['v1 Secret'](secret).validate()).not.toThrow();

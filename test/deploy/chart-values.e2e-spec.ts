@@ -50,7 +50,7 @@ const PASS_THROUGH = [
   'tests.resources',
 ];
 
-const SECRET_VARIABLES = ['API_KEYS', 'API_KEY_HASHES', 'REDIS_URL'];
+const SECRET_VARIABLES = ['API_KEYS', 'API_KEY_HASHES', 'REDIS_URL', 'CALLBACK_SECRET'];
 const BAD_DIR = join(__dirname, 'fixtures', 'values-bad');
 
 function compileSchema(): ValidateFunction {

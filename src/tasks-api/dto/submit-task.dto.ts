@@ -39,6 +39,17 @@ export class SubmitTaskOptionsDto {
   @Min(0)
   max_retries?: number;
 
+  @ApiPropertyOptional({
+    maxLength: 2048,
+    format: 'uri',
+    example: 'https://hooks.example.com/sluice',
+    description: 'POSTed the task, as GET shows it, once it is final; the host must be in CALLBACK_ALLOWED_HOSTS. Signed with CALLBACK_SECRET (X-Sluice-Signature)',
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, 2048)
+  callback_url?: string;
+
   @ApiPropertyOptional({ maxLength: 256, description: 'Submitting the same key again returns the existing task' })
   @IsOptional()
   @IsString()

@@ -20,6 +20,14 @@ export class TaskErrorDto {
   @ApiProperty() message: string;
 }
 
+export class TaskCallbackDto {
+  @ApiProperty({ enum: ['waiting', 'pending', 'delivered', 'failed'], description: 'waiting until the task is final; pending while due or being delivered' })
+  status: 'waiting' | 'pending' | 'delivered' | 'failed';
+  @ApiProperty({ description: 'Delivery attempts so far' }) attempts: number;
+  @ApiProperty({ nullable: true, type: String, description: 'X-Sluice-Delivery: the same across retries of one delivery' }) delivery_id: string | null;
+  @ApiProperty({ nullable: true, type: String }) last_error: string | null;
+}
+
 export class TaskStatusDto {
   @ApiProperty({ format: 'uuid' }) task_id: string;
   @ApiProperty() task_name: string;
@@ -45,6 +53,8 @@ export class TaskStatusDto {
   submitted_by: string | null;
   @ApiProperty({ type: [AttemptSeriesDto], description: 'Earlier attempt series, oldest first (the last 100): one per POST /retry, as GET showed the task before it; empty unless retried' })
   attempt_history: AttemptSeriesDto[];
+  @ApiProperty({ type: TaskCallbackDto, nullable: true, description: 'The completion webhook (options.callback_url); null without one' })
+  callback: TaskCallbackDto | null;
 }
 
 export class TaskListDto {

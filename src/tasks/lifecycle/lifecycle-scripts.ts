@@ -61,6 +61,8 @@ const OWN: Record<string, { keys: number; lua: string }> = {
   sluiceProgress: { keys: 1, lua: `${LIB}\n${lua('progress')}` },
   sluiceList: { keys: 1, lua: `${LIB}\n${lua('list')}` },
   sluiceReap: { keys: 1, lua: `${LIB}\n${lua('reap')}` },
+  sluiceCallbackClaim: { keys: 1, lua: `${LIB}\n${lua('callback-claim')}` },
+  sluiceCallbackDone: { keys: 2, lua: `${LIB}\n${lua('callback-done')}` },
   sluiceQueueState: { keys: 1, lua: `${LIB}\n${lua('queue-state')}` },
 };
 

@@ -14,6 +14,8 @@ export const SLUICE_KEY_SUFFIXES = {
   /** The failure-rate window: finished tasks per second, fields `ok:<epoch s>` and `fail:<epoch s>`. */
   window: 'sl:win',
   idx: 'sl:idx',
+  /** Completion webhooks due: task id → when (ms) a dispatcher may claim the delivery next. */
+  callbacks: 'sl:cb',
 } as const;
 
 /** Sluice's fields in the job hash. Short, like BullMQ's own (atm, ats, stc), since every task has them. */
@@ -26,6 +28,12 @@ export const TASK_FIELDS = {
   lastRunFinishedAt: 'slf',
   progressMessage: 'spm',
   submittedBy: 'sby',
+  /** options.callback_url, and the delivery's state once the task is final. */
+  callbackUrl: 'scu',
+  callbackStatus: 'scs',
+  callbackAttempts: 'scn',
+  callbackDelivery: 'scd',
+  callbackError: 'sce',
   /** Earlier attempt series of a retried task (POST /tasks/{id}/retry): a JSON list. */
   attemptHistory: 'sah',
 } as const;
@@ -41,6 +49,15 @@ export const QUEUE_META_FIELDS = {
   pausedAt: 'sl:paused_at',
   pausedBy: 'sl:paused_by',
 } as const;
+
+/**
+ * Where lowered time limits travel (see task-limits): keys of the job's own BullMQ options, which
+ * BullMQ keeps as they are in the job hash's `opts`, so the worker (job.opts) and GET (which reads
+ * `opts` already) read the same value and nothing else is stored. Written only when lowered;
+ * retries go in BullMQ's `attempts`, as for every task.
+ */
+export const LIMIT_OPTS = { timeLimit: 'sl_tl', softTimeLimit: 'sl_stl' } as const;
+export type LimitOpts = Partial<Record<(typeof LIMIT_OPTS)[keyof typeof LIMIT_OPTS], number>>;
 
 /** The hash-tagged BullMQ queue name of a Sluice queue: `cpu_intensive` → `{cpu_intensive}`. */
 export const bullQueueName = (queue: string): string => `{${queue}}`;
@@ -73,6 +90,10 @@ export class QueueKeys {
   }
   get stats(): string {
     return this.base + SLUICE_KEY_SUFFIXES.stats;
+  }
+  /** Completion webhooks due (see lua/callback-claim.lua). */
+  get callbacks(): string {
+    return this.base + SLUICE_KEY_SUFFIXES.callbacks;
   }
   get window(): string {
     return this.base + SLUICE_KEY_SUFFIXES.window;

@@ -36,6 +36,8 @@ export interface SubmitSpec {
   ttlSeconds: number;
   /** The submitting key's label, or ''. */
   submittedBy: string;
+  /** options.callback_url, checked against CALLBACK_ALLOWED_HOSTS, or ''. */
+  callbackUrl: string;
 }
 
 export type SubmitReply = { created: true; score: number } | { created: false; fingerprint: string; status: TaskStatus };
@@ -97,7 +99,7 @@ export class TaskLedger {
         packr.pack({ ...s.opts, jobId: s.id }),
         bullArgs,
       );
-      pipe[SUBMIT_VARIANTS[variant]](...argv, keys.base, s.id, s.taskName, s.timestamp, s.fingerprint, Math.ceil(s.ttlSeconds), s.submittedBy);
+      pipe[SUBMIT_VARIANTS[variant]](...argv, keys.base, s.id, s.taskName, s.timestamp, s.fingerprint, Math.ceil(s.ttlSeconds), s.submittedBy, s.callbackUrl);
     }
     let replies: [Error | null, unknown][] | null;
     try {

@@ -1,7 +1,6 @@
-import { LIMIT_OPTS, LimitOpts } from '../task-limits';
 import { TaskStatus } from '../task-status';
 import { TaskCancelled } from '../task.errors';
-import { TASK_FIELDS as F } from './task-keys';
+import { LIMIT_OPTS, LimitOpts, TASK_FIELDS as F } from './task-keys';
 
 export interface TaskErrorInfo {
   type: string;
@@ -39,6 +38,23 @@ export interface TaskRecord {
    */
   timeLimit: number | null;
   softTimeLimit: number | null;
+  /** The completion webhook, when the submission asked for one (options.callback_url). */
+  callback: CallbackState | null;
+}
+
+/**
+ * `waiting` until the task is final; then `pending` (due, or being delivered), and `delivered` or
+ * `failed` (CALLBACK_MAX_ATTEMPTS spent, or its host no longer allowed).
+ */
+export type CallbackStatus = 'waiting' | 'pending' | 'delivered' | 'failed';
+
+export interface CallbackState {
+  status: CallbackStatus;
+  /** Delivery attempts made so far. */
+  attempts: number;
+  /** Sent as X-Sluice-Delivery; the same across a delivery's retries. Null until the task is final. */
+  deliveryId: string | null;
+  lastError: string | null;
 }
 
 /**
@@ -76,6 +92,11 @@ export const RECORD_FIELDS = [
   F.fingerprint,
   F.submittedBy,
   F.attemptHistory,
+  F.callbackUrl,
+  F.callbackStatus,
+  F.callbackAttempts,
+  F.callbackDelivery,
+  F.callbackError,
 ] as const;
 
 const FINAL: ReadonlySet<string> = new Set([TaskStatus.Completed, TaskStatus.Failed, TaskStatus.Cancelled]);
@@ -133,6 +154,14 @@ export function parseRecord(id: string, queue: string, values: (string | null)[]
     attemptHistory: parseAttemptHistory(h[F.attemptHistory]),
     timeLimit: opts[LIMIT_OPTS.timeLimit] ?? null,
     softTimeLimit: opts[LIMIT_OPTS.softTimeLimit] ?? null,
+    callback: h[F.callbackUrl]
+      ? {
+          status: (h[F.callbackStatus] as CallbackStatus | null) ?? 'waiting',
+          attempts: Number(h[F.callbackAttempts] ?? 0),
+          deliveryId: h[F.callbackDelivery] || null,
+          lastError: h[F.callbackError] || null,
+        }
+      : null,
   };
 }
 

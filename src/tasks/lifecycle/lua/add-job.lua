@@ -2,7 +2,7 @@
 -- epilogue, in one atomic script. After BullMQ's three arguments come Sluice's:
 -- ARGV[4] key prefix, ARGV[5] job id, ARGV[6] task name, ARGV[7] timestamp (ms),
 -- ARGV[8] idempotency fingerprint or '', ARGV[9] retention (s), ARGV[10] the submitting key's
--- label or ''.
+-- label or '', ARGV[11] the completion webhook's URL or ''.
 -- Returns {1, score} when created, {0, fingerprint, status} when the id exists (idempotent retry),
 -- {code} when BullMQ refused.
 local qp, id, name = ARGV[4], ARGV[5], ARGV[6]
@@ -32,6 +32,7 @@ local score = string.format('%.0f', tonumber(ARGV[7]) * 4096 + seq % 4096)
 local fields = {F.status, 'pending'}
 if ARGV[8] ~= '' then fields[#fields + 1] = F.fingerprint; fields[#fields + 1] = ARGV[8] end
 if ARGV[10] ~= '' then fields[#fields + 1] = F.submittedBy; fields[#fields + 1] = ARGV[10] end
+if ARGV[11] ~= '' then fields[#fields + 1] = F.callbackUrl; fields[#fields + 1] = ARGV[11] end
 redis.call('HSET', jk, unpack(fields))
 redis.call('ZADD', sl_idx(qp, nil), score, id)
 redis.call('ZADD', sl_idx(qp, name), score, id)

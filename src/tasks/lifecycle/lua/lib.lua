@@ -24,7 +24,17 @@ end
 
 -- The task fields a finishing transition needs, in the order sl_finalize takes them.
 local function sl_fields(jk)
-  return redis.call('HMGET', jk, F.status, 'name', 'processedOn', F.cancelRequestedAt, 'stc')
+  return redis.call('HMGET', jk, F.status, 'name', 'processedOn', F.cancelRequestedAt, 'stc', F.callbackUrl)
+end
+
+-- The intent to deliver a task's completion webhook (options.callback_url), written in the same
+-- script that makes the task final, so a crash cannot drop it: the delivery schedule (SK.callbacks,
+-- id → due ms) is what the dispatchers claim from. The delivery id names this finalisation.
+local function sl_callback_due(qp, jk, now)
+  local id = string.sub(jk, #qp + 1)
+  redis.call('HSET', jk, F.callbackStatus, 'pending', F.callbackAttempts, 0, F.callbackDelivery, id .. '.' .. now)
+  redis.call('HDEL', jk, F.callbackError)
+  redis.call('ZADD', qp .. SK.callbacks, now, id)
 end
 
 -- A run ended in a final state. The counters and the failure-rate window (per-second buckets) move
@@ -50,6 +60,7 @@ local function sl_finalize(qp, jk, to, now, f)
   else
     redis.call('HINCRBY', stats, 'cancelled', 1)
   end
+  if f[6] then sl_callback_due(qp, jk, now) end
 end
 
 -- A failed run will be retried at `due`. Its lost-run accounting, if any, is done (stc).
@@ -86,17 +97,18 @@ local function sl_on_activated(qp, rc, now)
   local id = rc[2]
   local jk = qp .. id
   local h = rc[1]
-  local status, scx, stc, progress
+  local status, scx, stc, scu, progress
   for i = 1, #h, 2 do
     local k = h[i]
     if k == F.status then status = h[i + 1]
     elseif k == F.cancelRequestedAt then scx = h[i + 1]
     elseif k == 'stc' then stc = h[i + 1]
+    elseif k == F.callbackUrl then scu = h[i + 1]
     elseif k == 'progress' or k == F.progressMessage then progress = true end
   end
   if not status then return rc end
   if scx then
-    sl_cancel_idle(qp, jk, id, now, {status, nil, nil, scx, stc})
+    sl_cancel_idle(qp, jk, id, now, {status, nil, nil, scx, stc, scu})
     if redis.call('LLEN', qp .. 'wait') > 0 or redis.call('ZCARD', qp .. 'prioritized') > 0 then
       redis.call('ZADD', qp .. 'marker', 0, '0')
     end

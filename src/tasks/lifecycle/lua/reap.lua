@@ -10,6 +10,8 @@ for _, set in ipairs({KEYS[1], qp .. 'failed'}) do
     sl_unindex(qp, id, redis.call('HGET', jk, 'name'))
     redis.call('DEL', jk, jk .. ':logs')
     redis.call('ZREM', set, id)
+    -- A webhook still owed when its task expires is dropped with it.
+    redis.call('ZREM', qp .. SK.callbacks, id)
     removed = removed + 1
   end
 end

@@ -41,6 +41,10 @@ else
 end
 redis.call('HSET', jk, F.status, 'pending', F.attemptHistory, cjson.encode(history), 'opts', opts)
 redis.call('HDEL', jk, F.cancelRequestedAt, F.cancelledAt, F.nextRetryAt, F.lastRunFinishedAt, F.progressMessage, 'progress', 'stacktrace', 'stc', 'returnvalue')
+-- Its completion webhook, if any, is owed again when the new series ends: the last delivery's
+-- state goes (the history keeps how the series ended), and an undelivered one is not sent.
+redis.call('HDEL', jk, F.callbackStatus, F.callbackAttempts, F.callbackDelivery, F.callbackError)
+redis.call('ZREM', qp .. SK.callbacks, id)
 -- The JSON counters count final states: the task is no longer failed (or cancelled).
 redis.call('HINCRBY', qp .. SK.stats, status, -1)
 redis.call('HINCRBY', qp .. SK.stats, 'requeued', 1)
