@@ -7,10 +7,12 @@ import { HttpExceptionFilter } from '../common/http-exception.filter';
 import { ADMIN_UI_PATH } from '../edge/paths';
 import { REDIS_CLIENT } from '../redis/redis.module';
 import { TaskQueues } from '../tasks/task-queues';
-import { AdminUiReadOnlyError } from './admin-ui.errors';
+import { AdminUiActions } from './admin-ui.actions';
 import { SluiceBoardQueue } from './sluice-board-queue';
 
 const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD']);
+/** The board's list of queues, whose readOnlyMode its page draws the buttons by. */
+const QUEUES_ROUTE = `${ADMIN_UI_PATH}/api/queues`;
 
 /**
  * Mounts Bull Board, read-only, at /admin/queues, over the API's own BullMQ queues and Redis
@@ -19,9 +21,10 @@ const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD']);
  *  - the edge's onRequest hooks are the root's, so they run for every route it registers, static
  *    files included: ApiGate checks the key (X-API-Key or Basic auth) and rate-limits;
  *  - its routes get the UI's CSP from HttpEdge's onRoute policy;
- *  - any method but GET and HEAD is refused here, before the plugin: readOnlyMode already refuses
- *    its mutating routes, and this keeps a browser's stored Basic credentials from being usable by
- *    a cross-site form (CSRF), whatever a later Bull Board adds.
+ *  - any method but GET and HEAD is handled here, before the plugin: retry, cancel, pause and
+ *    resume go through Sluice's own paths, for admin keys (AdminUiActions), and everything else is
+ *    refused, whatever a later Bull Board adds. Mutations are PUTs with a JSON body, which a
+ *    cross-site form cannot send, so a browser's stored Basic credentials cannot be used for them.
  * The plugin replaces the error handler of its scope with its own, which answers in its own shape
  * and with 500 for any error without a `statusCode`, such as the gate's 401 (a Nest exception);
  * each of its routes takes the app's filter instead, so every error leaves as `{"detail": ...}`
@@ -34,6 +37,7 @@ export class AdminUiInstaller {
   constructor(
     private readonly queues: TaskQueues,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    private readonly actions: AdminUiActions,
   ) {}
 
   /**
@@ -53,11 +57,14 @@ export class AdminUiInstaller {
         scope.addHook('onRoute', (route: RouteOptions) => {
           route.errorHandler = (error: unknown, _request: FastifyRequest, reply: FastifyReply) => this.filter.catch(error, replyHost(reply));
         });
+        // Bull Board's own handlers never change a task: its buttons act through Sluice (AdminUiActions).
         scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
           if (READ_METHODS.has(request.method)) return;
-          reply.header('allow', [...READ_METHODS].join(', '));
-          throw new AdminUiReadOnlyError(request.method);
+          await this.actions.handle(request, reply);
         });
+        scope.addHook('onSend', async (request: FastifyRequest, _reply: FastifyReply, payload: unknown) =>
+          request.routeOptions.url === QUEUES_ROUTE && typeof payload === 'string' ? this.actions.queuesForViewer(request, payload) : payload,
+        );
         await scope.register(server.registerPlugin());
       },
       { prefix: ADMIN_UI_PATH },

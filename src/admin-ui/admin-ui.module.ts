@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
+import { OperatorModule } from '../tasks/operator/operator.module';
 import { TasksModule } from '../tasks/tasks.module';
+import { AdminUiActions } from './admin-ui.actions';
 import { AdminUiInstaller } from './admin-ui.installer';
 
 /**
@@ -7,8 +9,8 @@ import { AdminUiInstaller } from './admin-ui.installer';
  * ADMIN_UI=on; api.bootstrap installs it next to Swagger, before the app is initialised.
  */
 @Module({
-  imports: [TasksModule],
-  providers: [AdminUiInstaller],
+  imports: [TasksModule, OperatorModule],
+  providers: [AdminUiInstaller, AdminUiActions],
   exports: [AdminUiInstaller],
 })
 export class AdminUiModule {}

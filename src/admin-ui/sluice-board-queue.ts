@@ -27,9 +27,10 @@ export class SluiceBoardQueue extends BullMQAdapter {
     private readonly taskKeys: QueueKeys,
     private readonly redis: Redis,
   ) {
-    // readOnlyMode hides every action button and makes the board's mutating routes answer 405; it
-    // implies allowRetries false (and so no retry of completed jobs either), spelt out here anyway.
-    super(queue, { readOnlyMode: true, allowRetries: false, displayName: sluiceQueue, description: `Sluice queue ${sluiceQueue}` });
+    // Buttons on: the installer routes each action through Sluice (AdminUiActions) and shows a
+    // non-admin key the queues as read-only. No retry of a completed job: Sluice retries only failed
+    // and cancelled tasks.
+    super(queue, { readOnlyMode: false, allowRetries: true, displayName: sluiceQueue, description: `Sluice queue ${sluiceQueue}` });
     this.setFormatter('name', (job: { name?: string; [MARKS]?: TaskMarks }) => boardJobName(job.name ?? '', job[MARKS]));
   }
 

@@ -1,11 +1,8 @@
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { retryJobHandler } from '@bull-board/api/dist/handlers/retryJob.js';
-import { BullBoardQueues } from '@bull-board/api/typings/app';
 import { Browser, Page, chromium } from 'playwright-core';
 import request from 'supertest';
-import { SluiceBoardQueue } from '../../src/admin-ui/sluice-board-queue';
 import { TaskQueues } from '../../src/tasks/task-queues';
 import { TEST_API_KEY } from '../support/app';
 import { listenLocal } from '../support/raw-http';
@@ -19,6 +16,8 @@ const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR ? resolve(process.env.SCREENSH
 /** The only request the UI's CSP is meant to block: index.ejs links Google Fonts (see ADMIN_UI_HELMET). */
 const BLOCKED_FONTS = /fonts\.googleapis\.com/;
 const QUEUE = 'cpu_intensive';
+/** A valid key outside API_ADMIN_LABELS: it sees the board, and may not act. */
+const VIEWER_KEY = 'viewer-key-0123456789abcdef';
 
 jest.setTimeout(90_000);
 
@@ -61,6 +60,8 @@ describe('The job inspection UI (Bull Board at /admin/queues)', () => {
       WORKER_CANCEL_GRACE: '1',
       RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: '0',
       LOG_LEVEL: 'fatal',
+      API_KEYS: `ops:${TEST_API_KEY},viewer:${VIEWER_KEY}`,
+      API_ADMIN_LABELS: 'ops',
     });
     port = await listenLocal(s.api);
     ids.completed = await s.submit('diagnostic.sleep', { seconds: 0 });
@@ -187,35 +188,73 @@ describe('The job inspection UI (Bull Board at /admin/queues)', () => {
     });
   });
 
-  describe('read-only', () => {
-    it('refuses the mutating routes with 405 {detail}, and nothing changes', async () => {
-      const auth = { Authorization: basic(TEST_API_KEY) };
+  describe('actions: through Sluice, for admin keys only', () => {
+    const admin = () => ({ Authorization: basic(TEST_API_KEY) });
+    const viewer = () => ({ Authorization: basic(VIEWER_KEY) });
+    const boardQueue = async (auth: Record<string, string>) =>
+      ((await board().get('/admin/queues/api/queues').set(auth).expect(200)).body.queues as Record<string, unknown>[]).find((q) => q.name === QUEUE);
+
+    it('draws no buttons for a key outside API_ADMIN_LABELS, and refuses its actions with 403 {detail}', async () => {
+      expect(await boardQueue(viewer())).toMatchObject({ readOnlyMode: true, allowRetries: false });
+      expect(await boardQueue(admin())).toMatchObject({ readOnlyMode: false, allowRetries: true });
+      const res = await board().put(`/admin/queues/api/queues/${QUEUE}/${ids.failed}/retry`).set(viewer()).send({}).expect(403);
+      expect(res.body).toEqual({ detail: "The job inspection UI's actions need an API key whose label is in API_ADMIN_LABELS" });
+      expect((await board().put(`/admin/queues/api/queues/${QUEUE}/pause`).set(viewer()).send({})).status).toBe(403);
+      expect((await s.get(ids.failed)).status).toBe('failed');
+      expect(await s.api.get(TaskQueues).get(QUEUE).isPaused()).toBe(false);
+    });
+
+    it("retries a failed task through Sluice's retry (a new attempt series in attempt_history)", async () => {
+      const id = await s.submit('diagnostic.fail', { message: 'ui-retry', retryable: false });
+      await s.until(id, 'failed');
+      await board().put(`/admin/queues/api/queues/${QUEUE}/${id}/retry`).set(admin()).send({}).expect(200);
+      const again = await s.until(id, 'failed', 15_000, (t) => ((t as unknown as { attempt_history: unknown[] }).attempt_history ?? []).length === 1);
+      expect((again as unknown as { attempt_history: { status: string; retried_by: string }[] }).attempt_history[0]).toMatchObject({ status: 'failed', retried_by: 'ops' });
+      // Sluice's rule, not Bull Board's: a completed task is not retried.
+      expect((await board().put(`/admin/queues/api/queues/${QUEUE}/${ids.completed}/retry`).set(admin()).send({})).status).toBe(409);
+    });
+
+    it("cancels a waiting task with its Clean button, through Sluice's cancel; a finished task is kept", async () => {
+      const id = await s.submit('diagnostic.sleep', { seconds: 0 }, { delay_seconds: 600 });
+      await board().put(`/admin/queues/api/queues/${QUEUE}/${id}/clean`).set(admin()).send({}).expect(200);
+      expect((await s.get(id)).status).toBe('cancelled');
+      const kept = await board().put(`/admin/queues/api/queues/${QUEUE}/${ids.completed}/clean`).set(admin()).send({});
+      expect(kept.status).toBeGreaterThanOrEqual(400);
+      expect(kept.body).toEqual({ detail: expect.any(String) });
+      expect((await s.get(ids.completed)).status).toBe('completed');
+    });
+
+    it("pauses and resumes the queue through Sluice's pause: health shows it", async () => {
+      await board().put(`/admin/queues/api/queues/${QUEUE}/pause`).set(admin()).send({}).expect(200);
+      try {
+        expect(await s.api.get(TaskQueues).get(QUEUE).isPaused()).toBe(true);
+        // Sluice's pause, not BullMQ's alone: it records who paused, and the API reports it.
+        const metrics = await s.http().get('/api/v1/tasks/metrics').set('X-API-Key', TEST_API_KEY).expect(200);
+        expect(JSON.stringify((metrics.body as { metrics: { paused_queues: unknown } }).metrics.paused_queues)).toContain(QUEUE);
+        await waitFor('the queue_paused alert', async () => {
+          const health = await s.http().get('/api/v1/tasks/health').set('X-API-Key', TEST_API_KEY);
+          return (health.body as { alerts: { metric: string }[] }).alerts.some((a) => a.metric === 'queue_paused') || undefined;
+        }, 15_000);
+      } finally {
+        await board().put(`/admin/queues/api/queues/${QUEUE}/resume`).set(admin()).send({}).expect(200);
+      }
+      expect(await s.api.get(TaskQueues).get(QUEUE).isPaused()).toBe(false);
+    });
+
+    it('refuses every other mutating route with 405 {detail}, for admins too, and nothing changes', async () => {
       for (const [method, path] of [
-        ['PUT', `/admin/queues/api/queues/${QUEUE}/pause`],
-        ['PUT', `/admin/queues/api/queues/${QUEUE}/${ids.failed}/retry`],
         ['PUT', `/admin/queues/api/queues/${QUEUE}/clean/failed`],
+        ['PUT', `/admin/queues/api/queues/${QUEUE}/retry/failed`],
+        ['PUT', `/admin/queues/api/queues/${QUEUE}/empty`],
+        ['PUT', `/admin/queues/api/queues/${QUEUE}/${ids.failed}/promote`],
         ['POST', `/admin/queues/api/queues/${QUEUE}/add`],
         ['DELETE', `/admin/queues/api/queues/${QUEUE}/${ids.completed}`],
       ]) {
-        const res = await board()[method.toLowerCase() as 'put' | 'post' | 'delete'](path).set(auth).send({ name: 'x', data: {} });
+        const res = await board()[method.toLowerCase() as 'put' | 'post' | 'delete'](path).set(admin()).send({ name: 'x', data: {} });
         expect([method, path, res.status, res.body]).toEqual([method, path, 405, { detail: expect.any(String) }]);
       }
-      expect(await s.api.get(TaskQueues).get(QUEUE).isPaused()).toBe(false);
       expect((await s.get(ids.failed)).status).toBe('failed');
       expect((await s.get(ids.completed)).status).toBe('completed');
-      expect((await boardJobs('failed')).length).toBe(2);
-    });
-
-    it('has Bull Board in readOnlyMode too: no retries, and its own mutating handlers answer 405', async () => {
-      const res = await board().get('/admin/queues/api/queues').set('Authorization', basic(TEST_API_KEY)).expect(200);
-      const queue = (res.body.queues as Record<string, unknown>[]).find((q) => q.name === QUEUE);
-      expect(queue).toMatchObject({ readOnlyMode: true, allowRetries: false, allowCompletedRetries: false });
-      // Behind the installer's method check, the plugin itself refuses as well.
-      const adapter = new SluiceBoardQueue(s.api.get(TaskQueues).get(QUEUE), QUEUE, s.api.get(TaskQueues).keys(QUEUE), undefined as never);
-      const queues: BullBoardQueues = new Map([[QUEUE, adapter]]);
-      const answer = await retryJobHandler({ queues, params: { queueName: QUEUE, jobId: ids.failed }, query: {}, body: {}, headers: {} } as never);
-      expect(answer).toMatchObject({ status: 405, body: { error: { key: 'ERRORS.QUEUE_READ_ONLY' } } });
-      expect((await s.get(ids.failed)).status).toBe('failed');
     });
   });
 
