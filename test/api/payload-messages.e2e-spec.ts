@@ -3,6 +3,9 @@ import request from 'supertest';
 import { TEST_API_KEY, startApi, testConfig } from '../support/app';
 import { TestRedis, startTestRedis } from '../support/redis';
 
+// The 100,001-participant case sends and validates a 15 MB body, twice; slow on a loaded machine.
+jest.setTimeout(30_000);
+
 const p = (i: number, extra: object = {}) => ({ id: `u${i}`, location: { lat: 52.37, lon: 4.89 }, availability: ['sat-18'], interests: ['chess'], ...extra });
 const g = (extra: object = {}, ps: unknown = [p(0), p(1), p(2)]) => ({ participants: ps, group_size: { min: 2, max: 4 }, ...extra });
 const nested = (n: number): string => '{"a":'.repeat(n) + '1' + '}'.repeat(n);

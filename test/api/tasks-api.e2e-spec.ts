@@ -169,6 +169,7 @@ describe('Tasks API (real Redis, no worker)', () => {
         max_retries: 3,
         time_limit: 600,
         soft_time_limit: 540,
+        callback: null,
         submitted_at: body.submitted_at,
         started_at: null,
         finished_at: null,

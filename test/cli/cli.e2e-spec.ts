@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { SluiceApiError, createSluiceClient, unwrap } from '../../src/client/client';
 import { TEST_API_KEY } from '../support/app';
+import { listenLocal } from '../support/raw-http';
 import { Stack } from '../support/stack';
 
 jest.setTimeout(90_000);
@@ -38,8 +38,7 @@ describe('sluice CLI and the typed client', () => {
 
   beforeAll(async () => {
     s = await Stack.start({ TASK_MAX_RETRIES: '0' });
-    await s.api.listen({ port: 0, host: '127.0.0.1' });
-    baseUrl = `http://127.0.0.1:${(s.api.getHttpServer().address() as AddressInfo).port}`;
+    baseUrl = `http://127.0.0.1:${await listenLocal(s.api)}`;
     env = { SLUICE_URL: baseUrl, SLUICE_API_KEY: TEST_API_KEY };
   });
   afterAll(() => s.stop());

@@ -9,6 +9,7 @@ import { waitFor } from '../support/wait';
 import { CHART_DIR } from './chart-source';
 import { PrometheusServer, startPrometheus } from './prometheus-server';
 import { withoutThresholds } from './promql-thresholds';
+import { listenLocal } from '../support/raw-http';
 
 /**
  * The alert rules and the dashboard against a real Prometheus (Debian's `prometheus`) that scrapes
@@ -106,11 +107,8 @@ function dashboardTargets(): { title: string; refId: string; expr: string }[] {
   return walk(DASHBOARD.panels).flatMap((p) => (p.targets ?? []).filter((t) => t.expr).map((t) => ({ title: p.title, refId: t.refId, expr: t.expr! })));
 }
 
-const listen = async (app: NestFastifyApplication): Promise<number> => {
-  // Port 0: the kernel picks a free port, with no window for another process to take it.
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  return (app.getHttpServer().address() as AddressInfo).port;
-};
+// Port 0 (listenLocal): the kernel picks a free port, with no window for another process to take it.
+const listen = (app: NestFastifyApplication): Promise<number> => listenLocal(app);
 
 describe('alerts.yaml and dashboard.json against a live Prometheus', () => {
   let s: Stack | undefined;

@@ -4,8 +4,9 @@ import { AddressInfo } from 'node:net';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 
 /** Listens on a free loopback port (supertest would do it per request); returns the port. */
+/** The app's loopback port, listening on a free one first unless it already listens (a Stack's API does). */
 export async function listenLocal(app: NestFastifyApplication): Promise<number> {
-  await app.listen({ port: 0, host: '127.0.0.1' });
+  if (!app.getHttpServer().listening) await app.listen({ port: 0, host: '127.0.0.1' });
   return (app.getHttpServer().address() as AddressInfo).port;
 }
 
