@@ -70,6 +70,21 @@ describe('sluice CLI and the typed client', () => {
     expect(failed.stdout).toContain('error: Error: nope');
   });
 
+  it('draws a cli-progress bar on a terminal (a pty from script(1)), ending at 100 % and completed', async () => {
+    const id = await s.submit('diagnostic.sleep', { seconds: 0.6, progress_steps: 3 });
+    const cmd = [process.execPath, '--require', require.resolve('@swc-node/register'), join(ROOT, 'src', 'cli', 'main.ts'), 'watch', id].map((a) => `'${a}'`).join(' ');
+    const run = await new Promise<CliRun>((resolve) => {
+      const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: { PATH: process.env.PATH ?? '', SWC_NODE_PROJECT: join(ROOT, 'tsconfig.json'), TERM: 'xterm', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.on('exit', (code) => resolve({ code, stdout, stderr: '' }));
+    });
+    expect(run.code).toBe(0);
+    const screen = run.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+    expect(screen).toMatch(/={40} 100% \| completed/);
+    expect(screen).toContain(`${id}  diagnostic.sleep  completed  100%`);
+  });
+
   it('cancels and retries, and shows metrics and health', async () => {
     const id = await s.submit('diagnostic.sleep', { seconds: 30 });
     await s.until(id, 'processing');
