@@ -3,6 +3,7 @@ import { Queue } from 'bullmq';
 import { freePort } from '../../src/app/embedded-redis';
 import { closedLoop, HttpClient, LoadResult } from '../lib/http';
 import { cpuMeter } from '../lib/cpu';
+import { startFlood } from '../lib/flood';
 import { launch } from '../lib/procs';
 import { startRedis } from '../lib/redis';
 import { noopJobs } from './bullmq';
@@ -286,33 +287,23 @@ async function bigPostRow(ctx: Ctx, http: HttpClient): Promise<ReturnType<typeof
  * a wrong key (refused in the onRequest hook, before the body is read), against GET alone, in turns.
  */
 async function wrongKeyFloodRow(ctx: Ctx, port: number, getOp: (i: number) => Promise<number>): Promise<ReturnType<typeof ratioRow>> {
-  const big = Buffer.alloc(12 * 1024 * 1024, ' ');
-  big.write('{"task_name":"diagnostic.sleep","payload":{"seconds":0,"pad":"');
-  big.write('"}}', big.length - 3);
-  const bodyText = big.toString();
-  const wrong = new HttpClient(port, { 'x-api-key': 'wrong-key-0123456789abcdef' }, 4);
   const seconds = ctx.p.getSeconds * 1000;
   const idle: LoadResult[] = [];
   const flooded: LoadResult[] = [];
   let refused = 0;
   let floodErrors = 0;
-  try {
-    for (let round = 0; round < ctx.p.postRounds; round++) {
-      idle.push(await closedLoop({ inFlight: 1, durationMs: seconds, op: getOp }));
-      let stop = false;
-      const senders = Array.from({ length: 4 }, async () => {
-        while (!stop) {
-          const r = await wrong.request('POST', '/api/v1/tasks', bodyText, 30_000).catch(() => null);
-          if (r?.status === 401) refused++;
-          else floodErrors++;
-        }
-      });
+  for (let round = 0; round < ctx.p.postRounds; round++) {
+    idle.push(await closedLoop({ inFlight: 1, durationMs: seconds, op: getOp }));
+    // The senders run in a process of their own (bench/lib/flood.ts): on the harness's event loop
+    // their 12 MB writes would delay the timed GETs themselves.
+    const flood = await startFlood(port, '/api/v1/tasks', { 'x-api-key': 'wrong-key-0123456789abcdef' }, 12 * 1024 * 1024, 4);
+    try {
       flooded.push(await closedLoop({ inFlight: 1, durationMs: seconds, op: getOp }));
-      stop = true;
-      await Promise.all(senders);
+    } finally {
+      const counts = await flood.stop();
+      refused += counts.refused;
+      floodErrors += counts.other;
     }
-  } finally {
-    wrong.close();
   }
   const si = summarize(idle.flatMap((r) => r.latencies));
   const sf = summarize(flooded.flatMap((r) => r.latencies));
