@@ -102,6 +102,8 @@ describe('a worker frozen past its lock while it runs tasks', () => {
     // children's results have been handled once it answers its probe and has logged all three.
     await waitFor('the frozen worker to answer again', async () => (await frozen.get('/health/live')).status === 200, 5000, 50);
 
+    // A task is completed in Redis before its worker logs the line, and the line crosses a pipe.
+    await waitFor('the healthy worker to log each completion', () => ids.every((id) => linesWith(healthy.output(), `Task completed task_id=${id}`).length > 0) || undefined, 5000, 20);
     const frozenOut = frozen.output();
     const healthyOut = healthy.output();
     for (const id of ids) {

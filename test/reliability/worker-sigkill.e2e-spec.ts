@@ -61,6 +61,8 @@ describe('a worker SIGKILLed mid-task while another worker runs', () => {
       expect(survivorKids).toContain((t.result as { pid: number }).pid);
     }
 
+    // The task is completed in Redis before its worker logs the line, and the line crosses a pipe.
+    await waitFor('the survivor to log each completion', () => ids.every((id) => linesWith(survivor.output(), `Task completed task_id=${id}`).length > 0) || undefined, 5000, 20);
     const out = survivor.output();
     for (const id of ids) {
       expect({ id, completed: linesWith(out, `Task completed task_id=${id}`).length }).toEqual({ id, completed: 1 });
