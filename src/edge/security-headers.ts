@@ -19,11 +19,10 @@ export const API_HELMET: FastifyHelmetOptions = {
 };
 
 /**
- * Swagger UI at /docs: its scripts, styles and images are served from /docs itself, and the page has
- * inline <style> blocks and style attributes (so 'unsafe-inline' for styles only; scripts stay
- * 'self'). It draws icons from data: URIs, and "Try it out" calls the API on the same origin.
+ * A page served with its own scripts, styles and images from its own path: scripts only from
+ * 'self'; styles from 'self' and inline; images and fonts also from data: URIs; requests to 'self'.
  */
-export const DOCS_HELMET: Omit<FastifyHelmetOptions, 'global'> = {
+const pagePolicy = (formAction: string): Omit<FastifyHelmetOptions, 'global'> => ({
   // Merged over API_HELMET by @fastify/helmet: only the policy differs.
   contentSecurityPolicy: {
     useDefaults: false,
@@ -35,37 +34,28 @@ export const DOCS_HELMET: Omit<FastifyHelmetOptions, 'global'> = {
       fontSrc: ["'self'", 'data:'],
       connectSrc: ["'self'"],
       baseUri: ["'self'"],
-      formAction: ["'self'"],
+      formAction: [formAction],
       frameAncestors: ["'none'"],
       objectSrc: ["'none'"],
     },
   },
-};
+});
+
+/**
+ * Swagger UI at /docs: its scripts, styles and images are served from /docs itself, and the page has
+ * inline <style> blocks and style attributes (so 'unsafe-inline' for styles only; scripts stay
+ * 'self'). It draws icons from data: URIs, and "Try it out" calls the API on the same origin.
+ */
+export const DOCS_HELMET = pagePolicy("'self'");
 
 /**
  * Bull Board at /admin/queues: a React app whose scripts, styles, images and translations are served
  * from /admin/queues itself, and which polls its JSON API there. Its page has inline style
  * attributes and a <style> block (so 'unsafe-inline' for styles only; scripts stay 'self'), and a
  * <base href>. It also links Google Fonts, which stays blocked: an operator's page should not call a
- * third party, and must work offline; the UI then falls back to the system's fonts.
+ * third party, and must work offline; the UI then falls back to the system's fonts. It has no form.
  */
-export const ADMIN_UI_HELMET: Omit<FastifyHelmetOptions, 'global'> = {
-  contentSecurityPolicy: {
-    useDefaults: false,
-    directives: {
-      defaultSrc: ["'none'"],
-      scriptSrc: ["'self'"],
-      styleSrc: ["'self'", "'unsafe-inline'"],
-      imgSrc: ["'self'", 'data:'],
-      fontSrc: ["'self'", 'data:'],
-      connectSrc: ["'self'"],
-      baseUri: ["'self'"],
-      formAction: ["'none'"],
-      frameAncestors: ["'none'"],
-      objectSrc: ["'none'"],
-    },
-  },
-};
+export const ADMIN_UI_HELMET = pagePolicy("'none'");
 
 /** For the answers written before Fastify builds a reply (431, 408 from the socket): helmet never sees them. */
 export const RAW_SECURITY_HEADERS: Record<string, string> = {

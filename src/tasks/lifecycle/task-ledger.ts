@@ -10,12 +10,11 @@ import { TaskRegistry } from '../task-registry';
 import { IndexFilter, QueueKeys, TASK_FIELDS } from './task-keys';
 import { RECORD_FIELDS, TaskRecord, parseRecord } from './task-record';
 import { SUBMIT_VARIANTS, SubmitVariant } from './lifecycle-scripts';
+import { isScriptError, storeCall } from './store-call';
 
 /** Packs like BullMQ's own backend, so its Lua reads Sluice's submissions as its own. */
 const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: true });
 
-/** Redis error codes (a reply's first word) under which nothing was executed. */
-const TRANSIENT_REPLIES = new Set(['LOADING', 'BUSY', 'MASTERDOWN', 'READONLY', 'CLUSTERDOWN', 'TRYAGAIN', 'MOVED', 'ASK', 'NOSCRIPT', 'OOM']);
 
 /** 1-based positions, in RECORD_FIELDS, of the fields list.lua filters and expires by. */
 const STATUS_AT = RECORD_FIELDS.indexOf(TASK_FIELDS.status) + 1;
@@ -197,15 +196,8 @@ export class TaskLedger {
   async cancel(id: string, now: number): Promise<CancelReply> {
     for (const queue of this.queues.names()) {
       const k = this.keys(queue);
-      const r = (await this.call(() => this.sluice.sluiceCancel(k.job(id), k.base, id, now))) as string[];
-      switch (r[0]) {
-        case 'final':
-          return { kind: 'final', status: r[1] as TaskStatus, cancelledAt: r[2] ? Number(r[2]) : null };
-        case 'running':
-          return { kind: 'running', queue };
-        case 'cancelled':
-          return { kind: 'cancelled', previous: r[1] as TaskStatus, queue, taskName: r[2], cancelledAt: Number(r[3]) };
-      }
+      const reply = parseCancelReply((await this.call(() => this.sluice.sluiceCancel(k.job(id), k.base, id, now))) as string[], queue);
+      if (reply) return reply;
     }
     return { kind: 'missing' };
   }
@@ -239,18 +231,27 @@ export class TaskLedger {
    * was applied whole or not at all). A reply with a transient Redis error code says the script did
    * not run; any other error reply is a bug (500).
    */
+  /** A submission's failure: without an answer, its outcome is unknown (see OutcomeUnknownError). */
   private unavailable(err: Error): Error {
     if (!(err instanceof ReplyError)) return new OutcomeUnknownError(err.message);
-    return TRANSIENT_REPLIES.has(err.message.split(' ', 1)[0]) ? new StoreUnavailableError(`Redis refused the submission: ${err.message}`) : err;
+    return isScriptError(err) ? err : new StoreUnavailableError(`Redis refused the submission: ${err.message}`);
   }
 
-  /** Reads and idempotent writes: any connection failure is a plain 503. */
-  private async call<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof ReplyError && !TRANSIENT_REPLIES.has((err as Error).message.split(' ', 1)[0])) throw err;
-      throw new StoreUnavailableError(`Redis is unavailable: ${(err as Error).message}`);
-    }
+  private call<T>(fn: () => Promise<T>): Promise<T> {
+    return storeCall(fn);
+  }
+}
+
+/** cancel.lua's reply, or undefined when the task is not in that queue. */
+export function parseCancelReply(r: string[], queue: string): CancelReply | undefined {
+  switch (r[0]) {
+    case 'final':
+      return { kind: 'final', status: r[1] as TaskStatus, cancelledAt: r[2] ? Number(r[2]) : null };
+    case 'running':
+      return { kind: 'running', queue };
+    case 'cancelled':
+      return { kind: 'cancelled', previous: r[1] as TaskStatus, queue, taskName: r[2], cancelledAt: Number(r[3]) };
+    default:
+      return undefined;
   }
 }

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Redis, ReplyError } from 'ioredis';
+import { Redis } from 'ioredis';
 import { REDIS_CLIENT } from '../../redis/redis.module';
-import { CancelReply, TaskLedger } from '../lifecycle/task-ledger';
+import { isScriptError, storeCall } from '../lifecycle/store-call';
+import { CancelReply, TaskLedger, parseCancelReply } from '../lifecycle/task-ledger';
 import { TaskQueues } from '../task-queues';
 import { TaskStatus } from '../task-status';
 import { StoreUnavailableError } from '../task.errors';
@@ -12,8 +13,6 @@ type Pipeline = Record<string, Cmd> & { exec(): Promise<[Error | null, unknown][
 /** How many earlier attempt series a task keeps (lua/retry.lua drops the oldest beyond this). */
 export const MAX_ATTEMPT_HISTORY = 100;
 
-/** Redis error codes (a reply's first word) under which nothing was executed. */
-const TRANSIENT_REPLIES = new Set(['LOADING', 'BUSY', 'MASTERDOWN', 'READONLY', 'CLUSTERDOWN', 'TRYAGAIN', 'MOVED', 'ASK', 'NOSCRIPT', 'OOM']);
 
 export type RetryReply =
   | { kind: 'missing' }
@@ -68,17 +67,7 @@ export class OperatorLedger {
     const replies = await this.call(() => pipe.exec());
     return (replies ?? []).map(([err, reply]): CancelReply => {
       if (err) throw this.unavailable(err);
-      const r = reply as string[];
-      switch (r[0]) {
-        case 'final':
-          return { kind: 'final', status: r[1] as TaskStatus, cancelledAt: r[2] ? Number(r[2]) : null };
-        case 'running':
-          return { kind: 'running', queue };
-        case 'cancelled':
-          return { kind: 'cancelled', previous: r[1] as TaskStatus, queue, taskName: r[2], cancelledAt: Number(r[3]) };
-        default:
-          return { kind: 'missing' };
-      }
+      return parseCancelReply(reply as string[], queue) ?? { kind: 'missing' };
     });
   }
 
@@ -104,17 +93,11 @@ export class OperatorLedger {
   }
 
   private unavailable(err: Error): Error {
-    if (err instanceof ReplyError && !TRANSIENT_REPLIES.has(err.message.split(' ', 1)[0])) return err;
-    return new StoreUnavailableError(`Redis is unavailable: ${err.message}`);
+    return isScriptError(err) ? err : new StoreUnavailableError(`Redis is unavailable: ${err.message}`);
   }
 
-  /** Any connection failure is a 503: each script applied whole or not at all. */
-  private async call<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw this.unavailable(err as Error);
-    }
+  private call<T>(fn: () => Promise<T>): Promise<T> {
+    return storeCall(fn);
   }
 }
 
