@@ -88,6 +88,15 @@ export class SluiceLogger extends PinoNestLogger {
 let processLogger: SluiceLogger | undefined;
 
 /**
+ * Whether lines of Nest's `log` level are written. The worker's per-task lines (`Task started`,
+ * `Task completed`) are built only then: at LOG_LEVEL=warn each would cost a log event built and
+ * thrown away, per task. True until a process logger exists (Nest's own logger writes everything).
+ */
+export function infoLogged(): boolean {
+  return processLogger === undefined || PinoLogger.root.isLevelEnabled('info');
+}
+
+/**
  * The process' one logger (nestjs-pino keeps one root pino per process), made on first use with the
  * first format given; a process reads its configuration once, and the all-in-one `npm start` runs
  * the API and a worker on the same settings. The level is the latest given, for tests that start

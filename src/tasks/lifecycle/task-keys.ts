@@ -62,7 +62,8 @@ export type LimitOpts = Partial<Record<(typeof LIMIT_OPTS)[keyof typeof LIMIT_OP
 /** The hash-tagged BullMQ queue name of a Sluice queue: `cpu_intensive` → `{cpu_intensive}`. */
 export const bullQueueName = (queue: string): string => `{${queue}}`;
 /** Inverse of bullQueueName, for names that BullMQ hands back (job.queueName). */
-export const sluiceQueueName = (bullName: string): string => bullName.replace(/^\{(.*)\}$/, '$1');
+// Per task in the worker: a slice, not a regular expression.
+export const sluiceQueueName = (bullName: string): string => (bullName.startsWith('{') && bullName.endsWith('}') ? bullName.slice(1, -1) : bullName);
 
 export interface IndexFilter {
   /** One status, or any of several (bulk cancel: every status a task can be cancelled in). */

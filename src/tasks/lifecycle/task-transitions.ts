@@ -8,6 +8,7 @@ import { RunSupersededError, classifyMoveError } from './run-superseded';
 import { TaskLedger } from './task-ledger';
 import { CANCELLED_ERROR, TaskErrorInfo } from './task-record';
 import { logEvent } from '../../common/log-event';
+import { infoLogged } from '../../app/logging';
 
 /** One run of a task, as a worker holds it. `token` is its BullMQ lock token: the fencing token. */
 export interface Run {
@@ -61,7 +62,7 @@ export class TaskTransitions {
   }
 
   started(run: Run, queueWaitSeconds: number | null): void {
-    this.logger.log(logEvent('Task started', { task_id: run.base.taskId, task_name: run.base.taskName }));
+    if (infoLogged()) this.logger.log(logEvent('Task started', { task_id: run.base.taskId, task_name: run.base.taskName }));
     this.events.emit('started', { ...run.base, queueWaitSeconds });
   }
 
@@ -81,7 +82,7 @@ export class TaskTransitions {
 
   async complete(run: Run, job: Job, result: unknown, runtime: number): Promise<void> {
     if (!(await this.move(run, (fetch) => job.moveToCompleted(result ?? null, run.token, fetch)))) return;
-    this.logger.log(logEvent('Task completed', { task_id: run.base.taskId, duration: Number(runtime.toFixed(3)), state: 'SUCCESS' }));
+    if (infoLogged()) this.logger.log(logEvent('Task completed', { task_id: run.base.taskId, duration: Number(runtime.toFixed(3)), state: 'SUCCESS' }));
     this.events.emit('succeeded', { ...run.base, runtimeSeconds: runtime });
   }
 
