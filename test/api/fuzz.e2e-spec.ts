@@ -4,12 +4,14 @@ import {
   FuzzStats,
   FuzzTarget,
   ROUTE_KINDS,
+  RouteKind,
   ViolationKind,
   describeRequest,
   fuzzRequests,
   healthAfterwards,
   pollutionSince,
   probe,
+  resumeQueues,
   runFuzz,
   snapshotPrototypes,
   startFuzzTarget,
@@ -62,7 +64,10 @@ describe(`Front-door fuzz (fast-check, seed ${SEED}, ${RUNS} requests)`, () => {
     expect(seconds).toBeLessThan(45);
     expect(ROUTE_KINDS.filter((k) => !stats.byKind.has(k))).toEqual([]);
     // The generators get past the front door too: bodies are parsed, validated and submitted.
-    for (const status of ['200', '201', '400', '401', '404', '405', '408', '409', '413', '414', '415', '422', '431']) expect([status, stats.byStatus.has(status)]).toEqual([status, true]);
+    for (const status of ['200', '201', '204', '400', '401', '403', '404', '405', '408', '409', '413', '414', '415', '422', '431']) expect([status, stats.byStatus.has(status)]).toEqual([status, true]);
+    // Every route is also served, not only refused.
+    const served = (k: RouteKind) => [...(stats.byKind.get(k)?.keys() ?? [])].some((s) => /^2\d\d$/.test(s));
+    expect(ROUTE_KINDS.filter((k) => k !== 'unknown path' && k !== 'wrong method' && !served(k))).toEqual([]);
   });
 
   it('answers no request with a status of 500 or more', async () => {
@@ -77,8 +82,12 @@ describe(`Front-door fuzz (fast-check, seed ${SEED}, ${RUNS} requests)`, () => {
     await expectNone('timeout', 'no-response');
   });
 
-  it('never serves /api without a valid key, nor reads its body', async () => {
+  it('never serves /api or the job inspection UI without a valid key, nor reads its body', async () => {
     await expectNone('auth-bypass');
+  });
+
+  it("streams a task's events as SSE on its events route only: each event an id, a name and the task; a final task's stream ends after it", async () => {
+    await expectNone('bad-event-stream');
   });
 
   it("logs no error for any client's request", async () => {
@@ -111,7 +120,7 @@ describe(`Front-door fuzz (fast-check, seed ${SEED}, ${RUNS} requests)`, () => {
     const limited = await startFuzzTarget({ RATE_LIMIT_PER_MINUTE: '3', RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: '2' }, target.redis, [JEST_REALM_ARTIFACT]);
     try {
       const limitedStats = new FuzzStats();
-      for (const req of fc.sample(fuzzRequests(limited.knownTaskIds), { seed: SEED, numRuns: 60 })) {
+      for (const req of fc.sample(fuzzRequests(limited), { seed: SEED, numRuns: 60 })) {
         const sample = await probe(limited, req, TIMEOUT_MS, limitedStats);
         expect([describeRequest(req), sample.violations.filter((v) => v.kind === 'status>=500' || v.kind === 'timeout')]).toEqual([describeRequest(req), []]);
       }
@@ -119,6 +128,8 @@ describe(`Front-door fuzz (fast-check, seed ${SEED}, ${RUNS} requests)`, () => {
       expect(shapes.map((s) => `${describeRequest(s.request)}: ${s.violations.map((v) => v.message).join('; ')}`)).toEqual([]);
       expect(limitedStats.byStatus.get('429') ?? 0).toBeGreaterThan(5);
     } finally {
+      // Its requests may have paused a queue on the shared Redis.
+      await resumeQueues(limited);
       await limited.stop();
     }
   });

@@ -18,6 +18,12 @@ export interface WireRequest {
   framing: Framing;
   /** When set, these bytes are written instead of a request built from the fields above. */
   raw?: string;
+  /**
+   * An event stream that may stay open (a task's, while the task is not final): its first event or
+   * comment is the answer, and the connection is then closed, as a client going away closes it.
+   * Without it, an event stream is answered only when it ends, like any body.
+   */
+  untilFirstEvent?: boolean;
 }
 
 export interface WireResponse {
@@ -26,6 +32,12 @@ export interface WireResponse {
   headers: Record<string, string>;
   body: string;
   ms: number;
+  /**
+   * A 200 `text/event-stream` the server had not ended when its first event (or comment) had come,
+   * for a request `untilFirstEvent`: the client took that as the answer and closed the connection,
+   * and `body` is what came until then.
+   */
+  open?: true;
 }
 
 export type WireOutcome =
@@ -65,13 +77,41 @@ export function encodeRequest(req: WireRequest): Buffer {
  * the connection has closed, so a body without length ends here.
  */
 export function parseResponse(data: Buffer, isHead: boolean, untilClose: boolean): Omit<WireResponse, 'ms'> | undefined {
+  const head = parseHead(data);
+  if (head === undefined) return undefined;
+  if (head.status < 0) return { status: -1, headers: {}, body: data.subarray(head.start).toString('utf8') };
+  const { status, headers, bodyStart } = head;
+  if (isHead || status === 204 || status === 304) return { status, headers, body: '' };
+  if (/chunked/i.test(headers['transfer-encoding'] ?? '')) {
+    const body = dechunk(data.subarray(bodyStart));
+    return body === undefined ? (untilClose ? { status, headers, body: data.subarray(bodyStart).toString('utf8') } : undefined) : { status, headers, body };
+  }
+  if (headers['content-length'] !== undefined) {
+    const length = Number(headers['content-length']);
+    if (data.length - bodyStart < length) return untilClose ? { status, headers, body: data.subarray(bodyStart).toString('utf8') } : undefined;
+    return { status, headers, body: data.subarray(bodyStart, bodyStart + length).toString('utf8') };
+  }
+  return untilClose ? { status, headers, body: data.subarray(bodyStart).toString('utf8') } : undefined;
+}
+
+interface ResponseHead {
+  /** -1: the answer is not HTTP. */
+  status: number;
+  headers: Record<string, string>;
+  /** Where the head of the final response starts, and where its body does. */
+  start: number;
+  bodyStart: number;
+}
+
+/** The head of the first final (non-1xx) response in `data`, or undefined while it is incomplete. */
+function parseHead(data: Buffer): ResponseHead | undefined {
   let offset = 0;
   for (;;) {
     const end = data.indexOf('\r\n\r\n', offset, 'latin1');
     if (end < 0) return undefined;
     const lines = data.subarray(offset, end).toString('latin1').split('\r\n');
     const m = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0]);
-    if (!m) return { status: -1, headers: {}, body: data.subarray(offset).toString('utf8') };
+    if (!m) return { status: -1, headers: {}, start: offset, bodyStart: offset };
     const status = Number(m[1]);
     const headers: Record<string, string> = {};
     for (const line of lines.slice(1)) {
@@ -81,22 +121,36 @@ export function parseResponse(data: Buffer, isHead: boolean, untilClose: boolean
       const value = line.slice(i + 1).trim();
       headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
     }
-    const bodyStart = end + 4;
     if (status >= 100 && status < 200) {
-      offset = bodyStart;
+      offset = end + 4;
       continue;
     }
-    if (isHead || status === 204 || status === 304) return { status, headers, body: '' };
-    if (/chunked/i.test(headers['transfer-encoding'] ?? '')) {
-      const body = dechunk(data.subarray(bodyStart));
-      return body === undefined ? (untilClose ? { status, headers, body: data.subarray(bodyStart).toString('utf8') } : undefined) : { status, headers, body };
-    }
-    if (headers['content-length'] !== undefined) {
-      const length = Number(headers['content-length']);
-      if (data.length - bodyStart < length) return untilClose ? { status, headers, body: data.subarray(bodyStart).toString('utf8') } : undefined;
-      return { status, headers, body: data.subarray(bodyStart, bodyStart + length).toString('utf8') };
-    }
-    return untilClose ? { status, headers, body: data.subarray(bodyStart).toString('utf8') } : undefined;
+    return { status, headers, start: offset, bodyStart: end + 4 };
+  }
+}
+
+/**
+ * A 200 `text/event-stream` still open, once its first event or comment (a line, then a blank
+ * line) is in: the head and the body so far. Undefined for any other answer, or before that.
+ */
+export function parseOpenEventStream(data: Buffer, isHead: boolean): Omit<WireResponse, 'ms'> | undefined {
+  const head = parseHead(data);
+  if (isHead || head === undefined || head.status !== 200 || !/^text\/event-stream\b/i.test(head.headers['content-type'] ?? '')) return undefined;
+  const rest = data.subarray(head.bodyStart);
+  const body = /chunked/i.test(head.headers['transfer-encoding'] ?? '') ? dechunkSoFar(rest) : rest.toString('utf8');
+  return /\r?\n\r?\n/.test(body) ? { status: head.status, headers: head.headers, body, open: true } : undefined;
+}
+
+/** The complete chunks at the start of a chunked body that is still coming. */
+function dechunkSoFar(data: Buffer): string {
+  const parts: Buffer[] = [];
+  let i = 0;
+  for (;;) {
+    const eol = data.indexOf('\r\n', i, 'latin1');
+    const size = eol < 0 ? NaN : parseInt(data.subarray(i, eol).toString('latin1'), 16);
+    if (Number.isNaN(size) || size === 0 || data.length < eol + 2 + size + 2) return Buffer.concat(parts).toString('utf8');
+    parts.push(data.subarray(eol + 2, eol + 2 + size));
+    i = eol + 2 + size + 2;
   }
 }
 
@@ -118,7 +172,9 @@ function dechunk(data: Buffer): string | undefined {
 /**
  * Sends one request on a new connection and waits for its response, the server closing the
  * connection, or `timeoutMs`. A server may answer before it has read the whole body (a 401 or 413)
- * and close; the answer is still read.
+ * and close; the answer is still read. For a request `untilFirstEvent`, an event stream (a 200
+ * `text/event-stream`) still open is answered once its first event or comment has come: it is
+ * returned `open`, and the connection closed (see parseOpenEventStream).
  */
 export function exchange(port: number, req: WireRequest, timeoutMs: number): Promise<WireOutcome> {
   const bytes = encodeRequest(req);
@@ -140,7 +196,8 @@ export function exchange(port: number, req: WireRequest, timeoutMs: number): Pro
     const timer = setTimeout(() => finish({ kind: 'timeout', ms: elapsed(), partial: Buffer.concat(chunks).toString('latin1').slice(0, 500) }), timeoutMs);
     socket.on('data', (c: Buffer) => {
       chunks.push(c);
-      const parsed = parseResponse(Buffer.concat(chunks), isHead, false);
+      const data = Buffer.concat(chunks);
+      const parsed = parseResponse(data, isHead, false) ?? (req.untilFirstEvent ? parseOpenEventStream(data, isHead) : undefined);
       if (parsed) finish({ kind: 'response', ...parsed, ms: elapsed() });
     });
     socket.on('error', (e: NodeJS.ErrnoException) => {
