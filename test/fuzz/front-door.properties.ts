@@ -252,18 +252,28 @@ const batchText = fc.oneof(
   w(1, anyValueText.map((v) => objText([['"tasks"', v]]))),
 );
 
+/**
+ * Other than the route's own shape and a valid body, what a JSON body may be: junk of every kind,
+ * near-misses of the route's own body among it, and a huge string where the route reads one.
+ */
+const junkBodyText = (shape: fc.Arbitrary<string>, nearMisses: string[], huge: (h: string) => string) => [
+  w(1, fc.constantFrom('', ' ', '\n', '[]', '"task"', '42', 'null', 'true', '{', ...nearMisses, '{"a":1}/*c*/', 'NaN')),
+  w(1, shape.map((s) => `${s}garbage`)),
+  w(1, fc.string({ maxLength: 60 })),
+  w(2, randomJsonText),
+  w(1, deepText),
+  w(1, pollutionText),
+  w(1, hugeStringText.map(huge)),
+];
+
 /** What a body may be on the two POST routes: the route's own shape mostly, anything else too. */
 const postBodyText = (shape: fc.Arbitrary<string>, kind: 'single' | 'batch') =>
   fc.oneof(
     w(12, shape),
     w(6, kind === 'batch' ? fc.array(validEnvelopeText, { minLength: 1, maxLength: 20 }).map((items) => `{"tasks":[${items.join(',')}]}`) : validEnvelopeText),
-    w(1, fc.constantFrom('', ' ', '\n', '[]', '"task"', '42', 'null', 'true', '{', '{"task_name":', "{'task_name':'x'}", '{"a":1}/*c*/', 'NaN', '\ufeff{"task_name":"diagnostic.sleep","payload":{"seconds":0}}')),
-    w(1, shape.map((s) => `${s}garbage`)),
-    w(1, fc.string({ maxLength: 60 })),
-    w(2, randomJsonText),
-    w(1, deepText),
-    w(1, pollutionText),
-    w(1, hugeStringText.map((h) => objText([['"task_name"', '"diagnostic.sleep"'], ['"payload"', objText([['"seconds"', '0'], ['"pad"', h]])]]))),
+    ...junkBodyText(shape, ['{"task_name":', "{'task_name':'x'}", '\ufeff{"task_name":"diagnostic.sleep","payload":{"seconds":0}}'], (h) =>
+      objText([['"task_name"', '"diagnostic.sleep"'], ['"payload"', objText([['"seconds"', '0'], ['"pad"', h]])]]),
+    ),
   );
 
 const contentTypeHeader = fc.oneof(
@@ -683,16 +693,6 @@ const bulkCancelText = (pools: TaskPools) =>
     w(1, fc.tuple(keyText, anyValueText).map(([k, v]) => objText([[k, v]]))),
   );
 
-/** Other than the route's own shape and a valid body, what a JSON body may be: junk of every kind. */
-const junkBodyText = (shape: fc.Arbitrary<string>) => [
-  w(1, fc.constantFrom('', ' ', '\n', '[]', '"task"', '42', 'null', 'true', '{', '{"task_ids":', "{'task_ids':['x']}", '{"a":1}/*c*/', 'NaN', '\ufeff{"status":"pending"}')),
-  w(1, shape.map((s) => `${s}garbage`)),
-  w(1, fc.string({ maxLength: 60 })),
-  w(2, randomJsonText),
-  w(1, deepText),
-  w(1, pollutionText),
-  w(1, hugeStringText.map((h) => objText([['"task_ids"', `[${h}]`]]))),
-];
 
 /** The board's job ids: real tasks (jobs of the same id), unknown and malformed ones. */
 const boardJobId = (ids: string[]) => fc.oneof(w(4, anyOf(ids, '00000000-0000-4000-8000-000000000000')), w(2, fc.uuid()), w(2, fc.constantFrom('x', '0', '1', '__proto__', 'constructor', '%2e%2e', '%ff', 'a'.repeat(1025), 'repeat:x', 'é')));
@@ -805,7 +805,7 @@ export function fuzzRequests(pools: TaskPools): fc.Arbitrary<FuzzRequest> {
     w(4, assemble('GET /api/v1/tasks/{id}?wait=N', get, longPollTarget(pools), noBody, true)),
     w(5, assemble('GET /api/v1/tasks/{id}/events', get, eventsTarget(pools), noBody, keyOrBasicHeaders(true))),
     w(4, assemble('POST /api/v1/tasks/{id}/retry', post, idSegment(liveIds(pools)).map((id) => `/api/v1/tasks/${id}/retry`), noBody, true)),
-    w(6, assemble('POST /api/v1/tasks/cancel', post, fc.constant('/api/v1/tasks/cancel'), fc.oneof(w(12, bulkBody), ...junkBodyText(bulkBody)), true)),
+    w(6, assemble('POST /api/v1/tasks/cancel', post, fc.constant('/api/v1/tasks/cancel'), fc.oneof(w(12, bulkBody), ...junkBodyText(bulkBody, ['{"task_ids":', "{'task_ids':['x']}", '\ufeff{"status":"pending"}'], (h) => objText([['"task_ids"', `[${h}]`]]))), true)),
     w(2, assemble('POST /api/v1/queues/{queue}/pause', post, queueSegment(pools.queues).map((q) => `/api/v1/queues/${q}/pause`), noBody, true)),
     w(2, assemble('POST /api/v1/queues/{queue}/resume', post, queueSegment(pools.queues).map((q) => `/api/v1/queues/${q}/resume`), noBody, true)),
     w(3, fixed('GET /api/v1/tasks/metrics', '/api/v1/tasks/metrics', true)),
