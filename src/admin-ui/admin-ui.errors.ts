@@ -1,4 +1,4 @@
-import { ForbiddenException, MethodNotAllowedException } from '@nestjs/common';
+import { BadRequestException, ForbiddenException, MethodNotAllowedException } from '@nestjs/common';
 
 /** A board route that Sluice does not act on (only retry, cancel, pause and resume act). */
 export class AdminUiReadOnlyError extends MethodNotAllowedException {
@@ -11,5 +11,12 @@ export class AdminUiReadOnlyError extends MethodNotAllowedException {
 export class AdminUiForbiddenError extends ForbiddenException {
   constructor() {
     super("The job inspection UI's actions need an API key whose label is in API_ADMIN_LABELS");
+  }
+}
+
+/** A query value the board decodes once more than Fastify has, and which is not valid percent-encoding then (`activeQueue=%25`). */
+export class AdminUiMalformedUrlError extends BadRequestException {
+  constructor() {
+    super('A value in the URL is not valid percent-encoding once decoded');
   }
 }

@@ -8,6 +8,8 @@ import { ADMIN_UI_PATH } from '../edge/paths';
 import { REDIS_CLIENT } from '../redis/redis.module';
 import { TaskQueues } from '../tasks/task-queues';
 import { AdminUiActions } from './admin-ui.actions';
+import { AdminUiMalformedUrlError } from './admin-ui.errors';
+import { withBoardDetail } from './board-errors';
 import { SluiceBoardQueue } from './sluice-board-queue';
 
 const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD']);
@@ -28,7 +30,10 @@ const QUEUES_ROUTE = `${ADMIN_UI_PATH}/api/queues`;
  * The plugin replaces the error handler of its scope with its own, which answers in its own shape
  * and with 500 for any error without a `statusCode`, such as the gate's 401 (a Nest exception);
  * each of its routes takes the app's filter instead, so every error leaves as `{"detail": ...}`
- * with its status and headers.
+ * with its status and headers. The board decodes `activeQueue` once more than Fastify does, so a
+ * value such as `%25` throws a URIError there: the client's fault, a 400. The errors the board's
+ * handlers answer themselves (an unknown queue or job, a bad query value) get a `detail` on the
+ * way out, beside the board's translation key.
  */
 @Injectable()
 export class AdminUiInstaller {
@@ -55,16 +60,19 @@ export class AdminUiInstaller {
     void fastify.register(
       async (scope) => {
         scope.addHook('onRoute', (route: RouteOptions) => {
-          route.errorHandler = (error: unknown, _request: FastifyRequest, reply: FastifyReply) => this.filter.catch(error, replyHost(reply));
+          route.errorHandler = (error: unknown, _request: FastifyRequest, reply: FastifyReply) =>
+            this.filter.catch(error instanceof URIError ? new AdminUiMalformedUrlError() : error, replyHost(reply));
         });
         // Bull Board's own handlers never change a task: its buttons act through Sluice (AdminUiActions).
         scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
           if (READ_METHODS.has(request.method)) return;
           await this.actions.handle(request, reply);
         });
-        scope.addHook('onSend', async (request: FastifyRequest, _reply: FastifyReply, payload: unknown) =>
-          request.routeOptions.url === QUEUES_ROUTE && typeof payload === 'string' ? this.actions.queuesForViewer(request, payload) : payload,
-        );
+        scope.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+          if (typeof payload !== 'string') return payload;
+          if (reply.statusCode >= 400) return withBoardDetail(payload);
+          return request.routeOptions.url === QUEUES_ROUTE ? this.actions.queuesForViewer(request, payload) : payload;
+        });
         await scope.register(server.registerPlugin());
       },
       { prefix: ADMIN_UI_PATH },

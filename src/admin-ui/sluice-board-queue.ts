@@ -6,6 +6,12 @@ import { TaskMarks, boardJobName } from './board-job-name';
 
 /** Where a job carries its marks on the way to the name formatter: Bull Board hands it `job.toJSON()`, a copy of the Job's own fields. */
 const MARKS = 'sluiceMarks';
+/**
+ * The highest list index asked of BullMQ. Its getRanges script passes indexes through Lua numbers,
+ * which print in %.14g: from 1e14 on, LRANGE gets `4.5035996273705e+17` and refuses it. A page that
+ * far out (`page=9007199254740993`) is past any queue's jobs, so it is simply empty.
+ */
+const MAX_INDEX = 2 ** 40;
 type MarkedJob = Job & { [MARKS]?: TaskMarks };
 
 /**
@@ -45,8 +51,9 @@ export class SluiceBoardQueue extends BullMQAdapter {
     return job;
   }
 
-  override async getJobs(...args: Parameters<BullMQAdapter['getJobs']>): Promise<Job[]> {
-    const jobs = await super.getJobs(...args);
+  override async getJobs(statuses: Parameters<BullMQAdapter['getJobs']>[0], start?: number, end?: number): Promise<Job[]> {
+    if (start !== undefined && start > MAX_INDEX) return [];
+    const jobs = await super.getJobs(statuses, start, end === undefined ? end : Math.min(end, MAX_INDEX));
     await this.mark(jobs);
     return jobs;
   }

@@ -300,6 +300,46 @@ describe('The job inspection UI: ADMIN_UI=off', () => {
   });
 });
 
+describe("The job inspection UI: its JSON routes' errors", () => {
+  let s: Stack;
+  beforeAll(async () => {
+    s = await Stack.start({ RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: '0' }, { worker: false });
+  });
+  afterAll(async () => s?.stop());
+  const get = (path: string) => request(s.api.getHttpServer()).get(path).set('Authorization', basic(TEST_API_KEY));
+
+  it("answers the board's own 4xx with {detail} beside its translation key, which its page reads", async () => {
+    const cases: [string, number, RegExp, string][] = [
+      [`/admin/queues/api/queues/nosuch/metrics`, 404, /^Queue not found$/, 'ERRORS.QUEUE_NOT_FOUND'],
+      [`/admin/queues/api/queues/${QUEUE}/00000000-0000-4000-8000-000000000000`, 404, /^Job not found$/, 'ERRORS.JOB_NOT_FOUND'],
+      [`/admin/queues/api/queues?status=xx`, 400, /^Invalid query param: status$/, 'ERRORS.INVALID_QUERY_PARAM'],
+      [`/admin/queues/api/queues?page=0`, 400, /^Invalid query param: page$/, 'ERRORS.INVALID_QUERY_PARAM'],
+    ];
+    for (const [path, status, detail, key] of cases) {
+      const res = await get(path);
+      expect([path, res.status, res.body]).toEqual([path, status, expect.objectContaining({ detail: expect.stringMatching(detail), error: expect.objectContaining({ key }) })]);
+    }
+  });
+
+  it('answers 400 {detail}, not 500, for an activeQueue that is not percent-encoding once decoded', async () => {
+    for (const value of ['%25', '%25zz', '%25E0%25A4%25A']) {
+      const res = await get(`/admin/queues/api/queues?activeQueue=${value}&status=waiting`);
+      expect([value, res.status, res.body]).toEqual([value, 400, { detail: 'A value in the URL is not valid percent-encoding once decoded' }]);
+    }
+  });
+
+  it('answers a page past any list with no jobs, not a Redis error', async () => {
+    await s.submit('diagnostic.sleep', { seconds: 0 });
+    const page = async (n: string) => {
+      const res = await get(`/admin/queues/api/queues?activeQueue=${QUEUE}&status=waiting&page=${n}&jobsPerPage=50`);
+      expect([n, res.status]).toEqual([n, 200]);
+      return (res.body.queues as { name: string; jobs: unknown[] }[]).find((q) => q.name === QUEUE)!.jobs.length;
+    };
+    expect(await page('1')).toBe(1);
+    for (const n of ['2', '9007199254740993', '99999999999999999999']) expect([n, await page(n)]).toEqual([n, 0]);
+  });
+});
+
 describe('The job inspection UI: rate limits', () => {
   let s: Stack;
   beforeAll(async () => {
