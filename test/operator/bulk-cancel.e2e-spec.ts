@@ -54,6 +54,10 @@ describe('POST /api/v1/tasks/cancel', () => {
       [{ status: 'completed' }, /status: must be one of the following values: pending, retrying, processing/],
       [{ task_name: 'diagnostic.sleep', limit: 1001 }, /limit: must not be greater than 1000/],
       [{ submitted_before: 'yesterday' }, /submitted_before: must be a valid ISO 8601 date string/],
+      // ISO 8601 forms that Date.parse cannot read (they once reached Redis as NaN: a 500).
+      [{ submitted_before: '2009-W01-1' }, /submitted_before: must be a calendar date and time such as 2024-01-01T00:00:00Z/],
+      [{ submitted_before: '20090519' }, /submitted_before: must be a calendar date and time/],
+      [{ submitted_before: '2009-123' }, /submitted_before: must be a calendar date and time/],
       [{ status: 'pending', cursor: 'abc' }, /cursor: must be a next_cursor/],
       [{ status: 'pending', everything: true }, /property everything should not exist/],
     ];

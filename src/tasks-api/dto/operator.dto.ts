@@ -45,6 +45,21 @@ class TaskIdList implements ValidatorConstraintInterface {
   }
 }
 
+/**
+ * A time that Date.parse reads. IsISO8601 also accepts ISO 8601's week and ordinal dates, its basic
+ * format and decimal commas (2009-W01-1, 2009-123, 20090519), which Date.parse reads as NaN, and a
+ * NaN bound would reach the list script's ZRANGEBYSCORE.
+ */
+@ValidatorConstraint({ name: 'readableTime' })
+class ReadableTime implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return typeof value === 'string' && Number.isFinite(Date.parse(value));
+  }
+  defaultMessage(args: ValidationArguments): string {
+    return `${args.property} must be a calendar date and time such as 2024-01-01T00:00:00Z (week dates, ordinal dates and the basic format are not read)`;
+  }
+}
+
 export class BulkCancelDto {
   @ApiPropertyOptional({ type: [String], maxItems: MAX_BULK_CANCEL, description: 'Tasks to cancel by id; not with a filter. Unknown ids count as not_found' })
   @ValidateIf((o: BulkCancelDto) => o.task_ids !== undefined || !hasFilter(o))
@@ -67,6 +82,7 @@ export class BulkCancelDto {
   @ApiPropertyOptional({ format: 'date-time', description: 'Only tasks submitted before this time' })
   @IsOptional()
   @IsISO8601({ strict: true })
+  @Validate(ReadableTime)
   @Validate(NotWithTaskIds)
   submitted_before?: string;
 
