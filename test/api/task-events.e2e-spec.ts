@@ -120,11 +120,13 @@ describe('task events: SSE and long polls', () => {
   });
 
   it('shows retries: processing, retrying, processing again, then failed', async () => {
-    const id = await s.submit('diagnostic.fail', { message: 'boom' });
+    // Delayed, so the stream is open before the first run: diagnostic.fail fails at once, and a
+    // stream opened after that would start at retrying.
+    const id = await s.submit('diagnostic.fail', { message: 'boom' }, { delay_seconds: 1 });
     const c = await events(id);
     await c.ended;
-    const seen = statuses(c).filter((x) => x !== 'pending');
-    expect(seen).toEqual(['processing', 'retrying', 'processing', 'failed']);
+    expect(statuses(c)[0]).toBe('pending');
+    expect(statuses(c).filter((x) => x !== 'pending')).toEqual(['processing', 'retrying', 'processing', 'failed']);
     const retrying = c.events.map(taskOf).find((t) => t.status === 'retrying')!;
     expect(retrying).toMatchObject({ attempts: 1, error: { type: 'Error', message: 'boom' }, next_retry_at: expect.any(String) });
   });
