@@ -1,9 +1,15 @@
+import { createHmac } from 'node:crypto';
+import { IncomingHttpHeaders, Server, createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { Cluster } from 'ioredis';
 import { AlertEvaluator } from '../../src/metrics/alert-evaluator.service';
 import { QueueKeys } from '../../src/tasks/lifecycle/task-keys';
 import { TEST_API_KEY } from '../support/app';
 import { TestCluster, startTestCluster } from '../support/cluster';
+import { listenLocal } from '../support/raw-http';
+import { openSse, taskOf } from '../support/sse';
 import { Stack } from '../support/stack';
+import { waitFor } from '../support/wait';
 
 jest.setTimeout(60_000);
 
@@ -18,8 +24,23 @@ describe('Redis Cluster', () => {
   let second: string;
   let raw: Cluster;
   const PREFIX = 'sluicec';
+  const SECRET = 'cluster-webhook-secret-0123456789';
+  // A webhook receiver on loopback, the only allowed host.
+  const hooks: { path: string; headers: IncomingHttpHeaders; body: string }[] = [];
+  let receiver: Server;
+  let hookPort: number;
 
   beforeAll(async () => {
+    receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        hooks.push({ path: req.url ?? '', headers: req.headers, body });
+        res.writeHead(200).end('ok');
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    hookPort = (receiver.address() as AddressInfo).port;
     cluster = await startTestCluster(3);
     const home = await cluster.masterOf('{cpu_intensive}');
     second = '';
@@ -31,7 +52,16 @@ describe('Redis Cluster', () => {
     }
     expect(second).not.toBe('');
     s = await Stack.start(
-      { TASK_QUEUE_OVERRIDES: `diagnostic.sleep:${second}`, WORKER_QUEUES: `cpu_intensive,${second}`, TASK_MAX_RETRIES: '1', TASK_RETRY_BACKOFF: '0.1', TASK_RETRY_BACKOFF_MAX: '0.2', WORKER_CANCEL_GRACE: '0.5' },
+      {
+        TASK_QUEUE_OVERRIDES: `diagnostic.sleep:${second}`,
+        WORKER_QUEUES: `cpu_intensive,${second}`,
+        TASK_MAX_RETRIES: '1',
+        TASK_RETRY_BACKOFF: '0.1',
+        TASK_RETRY_BACKOFF_MAX: '0.2',
+        WORKER_CANCEL_GRACE: '0.5',
+        CALLBACK_ALLOWED_HOSTS: `127.0.0.1:${hookPort}`,
+        CALLBACK_SECRET: SECRET,
+      },
       {},
       { url: cluster.url, prefix: PREFIX, stop: () => cluster.stop() },
     );
@@ -41,6 +71,8 @@ describe('Redis Cluster', () => {
   afterAll(async () => {
     raw?.disconnect();
     await s?.stop();
+    receiver?.closeAllConnections();
+    await new Promise((r) => receiver?.close(r));
   });
 
   it('runs tasks of two queues on two masters, and answers GET, list, metrics and cancel across them', async () => {
@@ -120,5 +152,36 @@ describe('Redis Cluster', () => {
     expect((await post('/api/v1/tasks/cancel', { status: 'pending' }).expect(200)).body).toMatchObject({ cancelled: 2, next_cursor: null });
     for (const id of more) expect((await s.get(id)).status).toBe('cancelled');
     await post(`/api/v1/queues/${second}/resume`).expect(200);
+  });
+
+  it("streams a task's events and delivers completion webhooks, for a task of each queue", async () => {
+    const port = await listenLocal(s.api);
+    const submit = (taskName: string, payload: object, path: string) =>
+      s.http().post('/api/v1/tasks').set('X-API-Key', TEST_API_KEY).send({ task_name: taskName, payload, options: { delay_seconds: 1, callback_url: `http://127.0.0.1:${hookPort}${path}` } }).expect(201);
+    // Held back 1 s, so each stream is open before its task runs.
+    const sleepId = (await submit('diagnostic.sleep', { seconds: 0.2, progress_steps: 2 }, '/sleep')).body.task_id as string;
+    const cpuId = (await submit('diagnostic.cpu', { seconds: 0.05, ignore_signals: false }, '/cpu')).body.task_id as string;
+    const streams = await Promise.all([sleepId, cpuId].map((id) => openSse(port, `/api/v1/tasks/${id}/events`, { 'X-API-Key': TEST_API_KEY })));
+    for (const [i, c] of streams.entries()) {
+      expect(c.status).toBe(200);
+      await c.ended;
+      const statuses = c.events.filter((e) => e.event === 'status').map((e) => taskOf(e).status);
+      expect([i, statuses[0], statuses.at(-1), statuses]).toEqual([i, 'pending', 'completed', expect.arrayContaining(['processing'])]);
+    }
+    expect(streams[0].events.some((e) => e.event === 'progress' || (e.event === 'status' && taskOf(e).progress > 0))).toBe(true);
+
+    await waitFor('both webhooks delivered', async () => {
+      const views = await Promise.all([sleepId, cpuId].map(async (id) => (await s.get(id)) as unknown as { callback: { status: string } | null }));
+      return views.every((v) => v.callback?.status === 'delivered');
+    }, 15_000);
+    for (const [path, id, queue] of [['/sleep', sleepId, second], ['/cpu', cpuId, 'cpu_intensive']] as const) {
+      const got = hooks.filter((h) => h.path === path);
+      expect([path, got.length]).toEqual([path, 1]);
+      const body = JSON.parse(got[0].body) as { task_id: string; status: string; queue: string };
+      expect(body).toMatchObject({ task_id: id, status: 'completed', queue });
+      const timestamp = String(got[0].headers['x-sluice-timestamp']);
+      const expected = createHmac('sha256', SECRET).update(`${timestamp}.${got[0].body}`).digest('hex');
+      expect(got[0].headers['x-sluice-signature']).toBe(`sha256=${expected}`);
+    }
   });
 });
