@@ -55,8 +55,13 @@ export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Ma
  * Requests with a body of `bodyBytes`, one after another, from a Node process of its own, so that
  * the sender's work (writing megabytes) is not timed on the server's event loop, as for a real
  * remote client. It stops once `wanted` responses have arrived, or after `maxAttempts`. The body is
- * written in chunks, and no more once the response is in. A server that answers early and closes
- * may reset the connection before the client reads the answer; such an attempt has status 0.
+ * written in chunks, and no more once the response is in; then the sender hangs up.
+ *
+ * Each request asks to keep its connection alive, as curl and browsers do. Node's own client with
+ * `agent: false` asks to close it instead, and to such a request a server that answers before the
+ * body and then closes sends a reset (the body's unread bytes are still in its socket), which often
+ * reaches the client before it has read the answer: the attempt then has status 0. Kept alive, the
+ * server reads the rest of the body and throws it away, unparsed, after it has answered.
  */
 export async function timedRequestsFromChild(
   port: number,
@@ -76,13 +81,14 @@ export async function timedRequestsFromChild(
       const elapsed = () => Number(process.hrtime.bigint() - started) / 1e6;
       let answered = false;
       const req = http.request({ host: '127.0.0.1', port, method, path, agent: false,
-        headers: { ...headers, 'content-length': String(bytes) } }, (res) => {
+        headers: { connection: 'keep-alive', ...headers, 'content-length': String(bytes) } }, (res) => {
         answered = true;
         const ms = elapsed();
         let text = '';
+        const done = () => { req.destroy(); resolve({ status: res.statusCode, headers: res.headers, body: text, ms }); };
         res.on('data', (c) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: text, ms }));
-        res.on('error', () => resolve({ status: res.statusCode, headers: res.headers, body: text, ms }));
+        res.on('end', done);
+        res.on('error', done);
       });
       req.on('error', (e) => { if (!answered) resolve({ status: 0, headers: {}, body: e.code || e.message, ms: elapsed() }); });
       let sent = 0;
