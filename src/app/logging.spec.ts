@@ -1,10 +1,10 @@
 import { Writable } from 'node:stream';
 import { Params, PinoLogger } from 'nestjs-pino';
 import pino from 'pino';
-import { logEvent } from '../common/log-event';
+import { infoLogged, logEvent } from '../common/log-event';
 import { LogFormat } from '../config/env.schema';
 import { runInRequestContext } from '../edge/request-context';
-import { SluiceLogger, logDestination, pinoOptions } from './logging';
+import { SluiceLogger, appLogger, logDestination, pinoOptions } from './logging';
 
 /** A stdout stand-in: a pipe (not a TTY) unless told otherwise. */
 function sink(isTTY = false): { out: NodeJS.WriteStream; text: () => string } {
@@ -90,5 +90,17 @@ describe('SluiceLogger', () => {
     nest.log('API listening port=3000', 'Bootstrap');
     const lines = s.text().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toEqual([expect.objectContaining({ level: 'INFO', context: 'Bootstrap', msg: 'API listening port=3000' })]);
+  });
+});
+
+describe('infoLogged', () => {
+  it("is true until the process logger exists, then follows that logger's level", () => {
+    expect(infoLogged()).toBe(true);
+    appLogger({ logLevel: 'warn', logFormat: 'json' });
+    expect(infoLogged()).toBe(false);
+    appLogger({ logLevel: 'info', logFormat: 'json' });
+    expect(infoLogged()).toBe(true);
+    appLogger({ logLevel: 'error', logFormat: 'json' });
+    expect(infoLogged()).toBe(false);
   });
 });

@@ -2,6 +2,7 @@ import { Logger as NestLogger } from '@nestjs/common';
 import { Logger as PinoNestLogger, Params, PinoLogger } from 'nestjs-pino';
 import pino, { DestinationStream, Level, LoggerOptions } from 'pino';
 import pretty from 'pino-pretty';
+import { setInfoProbe } from '../common/log-event';
 import { LogFormat, LogLevelName } from '../config/env.schema';
 import { currentRequestId } from '../edge/request-context';
 
@@ -88,15 +89,6 @@ export class SluiceLogger extends PinoNestLogger {
 let processLogger: SluiceLogger | undefined;
 
 /**
- * Whether lines of Nest's `log` level are written. The worker's per-task lines (`Task started`,
- * `Task completed`) are built only then: at LOG_LEVEL=warn each would cost a log event built and
- * thrown away, per task. True until a process logger exists (Nest's own logger writes everything).
- */
-export function infoLogged(): boolean {
-  return processLogger === undefined || PinoLogger.root.isLevelEnabled('info');
-}
-
-/**
  * The process' one logger (nestjs-pino keeps one root pino per process), made on first use with the
  * first format given; a process reads its configuration once, and the all-in-one `npm start` runs
  * the API and a worker on the same settings. The level is the latest given, for tests that start
@@ -108,6 +100,7 @@ export function appLogger(settings: LogSettings): SluiceLogger {
     const params: Params = { pinoHttp: [pinoOptions(settings.logLevel), logDestination(settings.logFormat)] };
     processLogger = new SluiceLogger(new PinoLogger(params), params);
     NestLogger.overrideLogger(processLogger);
+    setInfoProbe(() => PinoLogger.root.isLevelEnabled('info'));
   }
   PinoLogger.root.level = PINO_LEVEL[settings.logLevel];
   return processLogger;

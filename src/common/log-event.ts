@@ -33,3 +33,21 @@ function formatValue(value: Exclude<LogFieldValue, undefined>): string {
   // ASCII: a client-chosen path cannot split a line, forge a field or carry an ANSI code.
   return text === '' || /[^\x21-\x7e]|["=]/.test(text) ? JSON.stringify(text) : text;
 }
+
+let infoProbe: () => boolean = () => true;
+
+/**
+ * Whether lines of Nest's `log` level are written. The worker's per-task lines (`Task started`,
+ * `Task completed`) are built only then: at LOG_LEVEL=warn each would cost a log event built and
+ * thrown away, per task. True until the process logger exists (Nest's own logger writes
+ * everything); then the process logger (app/logging) answers, through the probe it sets here, so
+ * that features need not import the app's logging.
+ */
+export function infoLogged(): boolean {
+  return infoProbe();
+}
+
+/** For the process logger only. */
+export function setInfoProbe(probe: () => boolean): void {
+  infoProbe = probe;
+}

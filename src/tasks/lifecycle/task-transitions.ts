@@ -7,8 +7,7 @@ import { RetryDecision, backoffFor, decideRetry } from './retry-decision';
 import { RunSupersededError, classifyMoveError } from './run-superseded';
 import { TaskLedger } from './task-ledger';
 import { CANCELLED_ERROR, TaskErrorInfo } from './task-record';
-import { logEvent } from '../../common/log-event';
-import { infoLogged } from '../../app/logging';
+import { infoLogged, logEvent } from '../../common/log-event';
 
 /** One run of a task, as a worker holds it. `token` is its BullMQ lock token: the fencing token. */
 export interface Run {
