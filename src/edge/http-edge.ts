@@ -1,12 +1,14 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import helmet from '@fastify/helmet';
 import { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import { AuthenticatedRequest } from '../common/api-key';
 import { SERVER_CONFIG } from '../config/config.module';
 import { ServerConfig } from '../config/configuration';
 import { AccessLog } from './access-log';
 import { answerExpectation } from './client-errors';
 import { JsonTooDeepError, WrongMethodError } from './edge.errors';
 import { jsonNestsDeeperThan } from './json-depth';
+import { lingerIfBodyUnread } from './lingering-close';
 import { isAdminUiPath, isDocsPath, judgedPath } from './paths';
 import { REQUEST_ID_HEADER, runInRequestContext } from './request-context';
 import { REQUEST_GATE, RequestGate } from './request-gate';
@@ -47,6 +49,13 @@ export class HttpEdge {
     fastify.addHook('onResponse', (request, reply, done) => {
       this.accessLog.write(request, reply);
       done();
+    });
+    // An answer before the body (413, 415) must reach a key holder still sending it. Not a 401 or
+    // a 429: lingering reads the rest of the body, which those answers exist to spare (4 clients
+    // sending 12 MB bodies with a wrong key took an authenticated GET's p50 from 1.4x to 11x idle).
+    fastify.addHook('onSend', (request, reply, payload, done) => {
+      if ((request as AuthenticatedRequest).apiKeyLabel !== undefined && reply.statusCode !== 429) lingerIfBodyUnread(request.raw);
+      done(null, payload);
     });
     // Fastify runs no onResponse for a response whose client left first (an event stream or a
     // long poll, mostly): that one is logged when its connection closes.

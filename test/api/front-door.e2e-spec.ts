@@ -5,7 +5,7 @@ import { edgeAdapterOptions } from '../../src/edge/adapter-options';
 import { TEST_API_KEY, startApi, testConfig } from '../support/app';
 import { linesWith } from '../support/faults';
 import { captureOutput } from '../support/output';
-import { listenLocal, median, rawExchange, timedRequest, timedRequestsFromChild } from '../support/raw-http';
+import { listenLocal, median, rawExchange, sendWholeThenRead, timedRequest, timedRequestsFromChild } from '../support/raw-http';
 import { TestRedis, startTestRedis } from '../support/redis';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -58,6 +58,27 @@ describe('The front door (auth before the body, limits, error shapes, headers)',
       for (const [method, path] of [['GET', '/api/v1/tasks/metrics'], ['GET', '/api/v1/tasks/health'], ['PUT', '/api/v1/tasks'], ['GET', '/api/v1/nothing'], ['GET', '/api/%761/tasks']]) {
         const res = await api()[method.toLowerCase() as 'get' | 'put'](path);
         expect([method, path, res.status, res.body]).toEqual([method, path, 401, { detail: 'Invalid or missing API key' }]);
+      }
+    });
+
+    it('lets a key holder that sends its whole body before reading read a 413 or 415 (a lingering close, not a reset)', async () => {
+      // The answer comes before the body is read, and the connection then closes: without a
+      // lingering close, the unread body made the kernel reset it, and such a client (Python's
+      // http.client, requests) saw "Broken pipe" instead of the answer. A wrong key's 401 still
+      // closes at once: reading its body is what the 401 spares.
+      const head = (type: string, bytes: number, connection: string) =>
+        `POST /api/v1/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${type}\r\nX-API-Key: ${TEST_API_KEY}\r\nContent-Length: ${bytes}\r\nConnection: ${connection}\r\n\r\n`;
+      const MB = 1024 * 1024;
+      const cases: [string, number, RegExp][] = [
+        // Over API_BODY_LIMIT_MB (16): refused on its Content-Length, before a byte of it is read.
+        ['application/json', 20 * MB, /^HTTP\/1\.1 413 [\s\S]*\r\n\r\n\{"detail":"Request body is too large"\}$/],
+        ['text/plain', 12 * MB, /^HTTP\/1\.1 415 [\s\S]*\r\n\r\n\{"detail":"[^"]+"\}$/],
+      ];
+      for (const connection of ['close', 'keep-alive']) {
+        for (const [type, bytes, reply] of cases) {
+          const res = await sendWholeThenRead(port, head(type, bytes, connection), bytes);
+          expect([connection, type, res.error, res.reply]).toEqual([connection, type, undefined, expect.stringMatching(reply)]);
+        }
       }
     });
 

@@ -49,6 +49,27 @@ export function rawExchange(port: number, text: string): { socket: Socket; close
   return { socket, closed };
 }
 
+/**
+ * A client that writes its whole request, body included, before it reads anything, as Python's
+ * http.client and Java's HttpURLConnection do; then the answer, until the server closes. `error` is
+ * set when writing failed (EPIPE, ECONNRESET): the server reset the connection under the body.
+ */
+export function sendWholeThenRead(port: number, head: string, bodyBytes: number): Promise<{ reply: string; error?: string; ms: number }> {
+  const socket = connect(port, '127.0.0.1');
+  const started = Date.now();
+  const chunks: Buffer[] = [];
+  let error: string | undefined;
+  socket.pause();
+  socket.on('error', (e: NodeJS.ErrnoException) => (error ??= e.code ?? e.message));
+  socket.write(head);
+  // Then it has nothing more to send: half-closed, so a kept-alive connection ends after the answer.
+  socket.end(Buffer.alloc(bodyBytes, ' '), () => {
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.resume();
+  });
+  return new Promise((resolve) => socket.on('close', () => resolve({ reply: Buffer.concat(chunks).toString('utf8'), error, ms: Date.now() - started })));
+}
+
 export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /**
