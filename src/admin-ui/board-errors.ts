@@ -1,6 +1,7 @@
 /** Bull Board's own error body: a translation key for its page, never English (`errorResponse` in @bull-board/api). */
 interface BoardErrorBody {
-  error?: { key?: unknown; options?: { field?: unknown } } | unknown;
+  /** `{ key, options? }` when the board built it; read with care, as anything may come. */
+  error?: unknown;
   details?: unknown;
   detail?: unknown;
 }

@@ -2,7 +2,7 @@ import { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
 
 /** How long a closing connection keeps reading a body it answered early, at most. */
-export const LINGER_MS = 5000;
+const LINGER_MS = 5000;
 
 /** The request whose body the socket's close waits for: the latest answered early on it. */
 const LINGER_FOR = Symbol('sluice:linger-for');

@@ -1,6 +1,4 @@
 import { createHmac } from 'node:crypto';
-import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { REDIS_CLIENT } from '../../src/redis/redis.module';
@@ -8,52 +6,12 @@ import { TaskQueues } from '../../src/tasks/task-queues';
 import { TEST_API_KEY } from '../support/app';
 import { promSum } from '../support/faults';
 import { Stack, TaskView } from '../support/stack';
+import { WebhookReceiver } from '../support/webhook-receiver';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(60_000);
 
 const SECRET = 'webhook-secret-0123456789abcdef';
-
-interface Received {
-  path: string;
-  headers: IncomingMessage['headers'];
-  body: string;
-}
-
-/** A webhook receiver on loopback that answers each request with the next of `plan` (then 200). */
-class Receiver {
-  readonly received: Received[] = [];
-  plan: (number | 'hang' | { redirect: string })[] = [];
-  private server!: Server;
-
-  async start(): Promise<number> {
-    this.server = createServer((req: IncomingMessage, res: ServerResponse) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        this.received.push({ path: req.url ?? '', headers: req.headers, body });
-        const next = this.plan.shift() ?? 200;
-        if (next === 'hang') return;
-        if (typeof next === 'object') {
-          res.writeHead(302, { location: next.redirect }).end();
-          return;
-        }
-        res.writeHead(next, { 'content-type': 'text/plain' }).end(next === 200 ? 'ok' : `status ${next}`);
-      });
-    });
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    return (this.server.address() as AddressInfo).port;
-  }
-
-  on(path: string): Received[] {
-    return this.received.filter((r) => r.path === path);
-  }
-
-  stop(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((r) => this.server.close(() => r()));
-  }
-}
 
 type WithCallback = TaskView & { callback: { status: string; attempts: number; delivery_id: string | null; last_error: string | null } | null };
 
@@ -62,7 +20,7 @@ type WithCallback = TaskView & { callback: { status: string; attempts: number; d
  * delivered over HTTP to a receiver on loopback, the only allowed host.
  */
 describe('completion webhooks (options.callback_url)', () => {
-  const receiver = new Receiver();
+  const receiver = new WebhookReceiver();
   let port: number;
   let s: Stack;
   let CALLBACK_ENV: Record<string, string>;

@@ -1,6 +1,4 @@
 import { createHmac } from 'node:crypto';
-import { IncomingHttpHeaders, Server, createServer } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { Cluster } from 'ioredis';
 import { AlertEvaluator } from '../../src/metrics/alert-evaluator.service';
 import { QueueKeys } from '../../src/tasks/lifecycle/task-keys';
@@ -10,6 +8,7 @@ import { listenLocal } from '../support/raw-http';
 import { openSse, taskOf } from '../support/sse';
 import { Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
+import { WebhookReceiver } from '../support/webhook-receiver';
 
 jest.setTimeout(60_000);
 
@@ -26,21 +25,11 @@ describe('Redis Cluster', () => {
   const PREFIX = 'sluicec';
   const SECRET = 'cluster-webhook-secret-0123456789';
   // A webhook receiver on loopback, the only allowed host.
-  const hooks: { path: string; headers: IncomingHttpHeaders; body: string }[] = [];
-  let receiver: Server;
+  const receiver = new WebhookReceiver();
   let hookPort: number;
 
   beforeAll(async () => {
-    receiver = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        hooks.push({ path: req.url ?? '', headers: req.headers, body });
-        res.writeHead(200).end('ok');
-      });
-    });
-    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-    hookPort = (receiver.address() as AddressInfo).port;
+    hookPort = await receiver.start();
     cluster = await startTestCluster(3);
     const home = await cluster.masterOf('{cpu_intensive}');
     second = '';
@@ -71,8 +60,7 @@ describe('Redis Cluster', () => {
   afterAll(async () => {
     raw?.disconnect();
     await s?.stop();
-    receiver?.closeAllConnections();
-    await new Promise((r) => receiver?.close(r));
+    await receiver.stop();
   });
 
   it('runs tasks of two queues on two masters, and answers GET, list, metrics and cancel across them', async () => {
@@ -175,7 +163,7 @@ describe('Redis Cluster', () => {
       return views.every((v) => v.callback?.status === 'delivered');
     }, 15_000);
     for (const [path, id, queue] of [['/sleep', sleepId, second], ['/cpu', cpuId, 'cpu_intensive']] as const) {
-      const got = hooks.filter((h) => h.path === path);
+      const got = receiver.on(path);
       expect([path, got.length]).toEqual([path, 1]);
       const body = JSON.parse(got[0].body) as { task_id: string; status: string; queue: string };
       expect(body).toMatchObject({ task_id: id, status: 'completed', queue });

@@ -585,6 +585,11 @@ const anyOf = <T>(values: readonly T[], fallback: T): fc.Arbitrary<T> => (values
 
 /** Tasks that may not be final when the request is sent: the known ones and the retryable ones. */
 const liveIds = (pools: TaskPools): string[] => [...pools.knownTaskIds, ...pools.retryableTaskIds];
+const finalIds = (pools: TaskPools): string[] => pools.finalTasks.map((t) => t.id);
+/** Every real task of the pools, live or final. */
+const taskIds = (pools: TaskPools): string[] => [...liveIds(pools), ...finalIds(pools)];
+/** A well-formed id of no task: the fallback of an empty pool. */
+const NO_TASK = '00000000-0000-4000-8000-000000000000';
 
 /** A queue name: a real one mostly, else a near miss, a prototype key, an encoding, junk. */
 const queueSegment = (queues: string[]) =>
@@ -619,8 +624,8 @@ const waitQuery = (wait: fc.Arbitrary<string>) =>
 /** GET /api/v1/tasks/{id}?wait=N: long waits only where the answer is immediate. */
 const longPollTarget = (pools: TaskPools): fc.Arbitrary<string> =>
   fc.oneof(
-    w(3, fc.tuple(anyOf(liveIds(pools), '00000000-0000-4000-8000-000000000000'), waitQuery(fc.oneof(w(2, shortWait), w(3, refusedWait)))).map(([id, q]) => `/api/v1/tasks/${id}${q}`)),
-    w(4, fc.tuple(anyOf(pools.finalTasks.map((t) => t.id), '00000000-0000-4000-8000-000000000000'), waitQuery(fc.oneof(w(2, shortWait), w(3, longWait), w(3, refusedWait)))).map(([id, q]) => `/api/v1/tasks/${id}${q}`)),
+    w(3, fc.tuple(anyOf(liveIds(pools), NO_TASK), waitQuery(fc.oneof(w(2, shortWait), w(3, refusedWait)))).map(([id, q]) => `/api/v1/tasks/${id}${q}`)),
+    w(4, fc.tuple(anyOf(finalIds(pools), NO_TASK), waitQuery(fc.oneof(w(2, shortWait), w(3, longWait), w(3, refusedWait)))).map(([id, q]) => `/api/v1/tasks/${id}${q}`)),
     // Unknown and malformed ids (idSegment's `x?limit=-1` brings a query of its own: the wait joins it).
     w(3, fc.tuple(idSegment([]), waitQuery(fc.oneof(shortWait, longWait, refusedWait))).map(([id, q]) => `/api/v1/tasks/${id}${id.includes('?') ? q.replace('?', '&') : q}`)),
   );
@@ -666,7 +671,7 @@ const isoTimeText = fc.oneof(
 );
 const taskIdText = (pools: TaskPools) =>
   fc.oneof(
-    w(3, anyOf([...liveIds(pools), ...pools.finalTasks.map((t) => t.id)], '00000000-0000-4000-8000-000000000000').map(str)),
+    w(3, anyOf(taskIds(pools), NO_TASK).map(str)),
     w(2, fc.uuid().map(str)),
     w(1, fc.constantFrom('""', str('x'.repeat(128)), str('x'.repeat(129)), '1', 'null', 'true', '[]', '{}', str('__proto__'), str('%00'), str('00000000-0000-4000-8000-000000000000 '))),
     w(1, fc.string({ maxLength: 20 }).map(str)),
@@ -692,13 +697,13 @@ const bulkCancelText = (pools: TaskPools) =>
 
 
 /** The board's job ids: real tasks (jobs of the same id), unknown and malformed ones. */
-const boardJobId = (ids: string[]) => fc.oneof(w(4, anyOf(ids, '00000000-0000-4000-8000-000000000000')), w(2, fc.uuid()), w(2, fc.constantFrom('x', '0', '1', '__proto__', 'constructor', '%2e%2e', '%ff', 'a'.repeat(1025), 'repeat:x', 'é')));
+const boardJobId = (ids: string[]) => fc.oneof(w(4, anyOf(ids, NO_TASK)), w(2, fc.uuid()), w(2, fc.constantFrom('x', '0', '1', '__proto__', 'constructor', '%2e%2e', '%ff', 'a'.repeat(1025), 'repeat:x', 'é')));
 
 /** The job inspection UI's page (any queue or job: the page is the same), its assets, and paths near them. */
 const boardPage = (pools: TaskPools) =>
   fc.oneof(
     w(4, fc.constantFrom('/admin/queues', '/admin/queues/', '/admin/queues/metrics-history', '/admin/queues/job-schedulers', '/admin/queues/static/images/logo.svg', '/admin/queues/static/favicon-32x32.png', '/admin/queues/static/favicon.ico')),
-    w(2, fc.tuple(queueSegment(pools.queues), fc.option(boardJobId([...liveIds(pools), ...pools.finalTasks.map((t) => t.id)]), { nil: undefined })).map(([q, id]) => `/admin/queues/queue/${q}${id === undefined ? '' : `/${id}`}`)),
+    w(2, fc.tuple(queueSegment(pools.queues), fc.option(boardJobId(taskIds(pools)), { nil: undefined })).map(([q, id]) => `/admin/queues/queue/${q}${id === undefined ? '' : `/${id}`}`)),
     w(2, fc.constantFrom(
       '/admin/queues/static/', '/admin/queues/static/nothing.js', '/admin/queues/static/../../../package.json', '/admin/queues/static/%2e%2e/%2e%2e/package.json',
       '/admin/queues/static/..%2f..%2fpackage.json', '/admin/queues/static/images/logo.svg%00', '/admin/queues/static/images/LOGO.SVG', '/admin/queues/nothing',
@@ -734,7 +739,7 @@ const boardQueuesQuery = fc
  */
 const boardApi = (pools: TaskPools) => {
   const queue = fc.oneof(w(4, anyOf(pools.queues, 'cpu_intensive')), w(1, fc.constantFrom('nothing', '__proto__', '%7Bcpu_intensive%7D', 'CPU_INTENSIVE')));
-  const job = fc.oneof(w(4, anyOf([...liveIds(pools), ...pools.finalTasks.map((t) => t.id)], '00000000-0000-4000-8000-000000000000')), w(1, fc.constantFrom('pause', 'resume', 'x', '0', 'constructor')));
+  const job = fc.oneof(w(4, anyOf(taskIds(pools), NO_TASK)), w(1, fc.constantFrom('pause', 'resume', 'x', '0', 'constructor')));
   return fc.oneof(
     w(4, boardQueuesQuery.map((q) => `/admin/queues/api/queues${q}`)),
     w(1, fc.constantFrom('?status=xx', '?status=waiting&status=active', '?jobsPerPage=0', '?page=1&page=2', '?activeQueue=a&activeQueue=b', '?jobsPerPage=1e400').map((q) => `/admin/queues/api/queues${q}`)),
@@ -753,7 +758,7 @@ const boardAction = (pools: TaskPools): fc.Arbitrary<[string, string]> => {
   const id = boardJobId(liveIds(pools));
   return fc.oneof(
     w(3, fc.tuple(q, id).map(([qn, j]): [string, string] => ['PUT', `/admin/queues/api/queues/${qn}/${j}/retry`])),
-    w(2, fc.tuple(q, boardJobId([...liveIds(pools), ...pools.finalTasks.map((t) => t.id)])).map(([qn, j]): [string, string] => ['PUT', `/admin/queues/api/queues/${qn}/${j}/clean`])),
+    w(2, fc.tuple(q, boardJobId(taskIds(pools))).map(([qn, j]): [string, string] => ['PUT', `/admin/queues/api/queues/${qn}/${j}/clean`])),
     w(3, fc.tuple(fc.constantFrom('pause', 'resume'), q).map(([a, qn]): [string, string] => ['PUT', `/admin/queues/api/queues/${qn}/${a}`])),
     w(4, fc
       .tuple(

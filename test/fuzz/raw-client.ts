@@ -137,36 +137,33 @@ export function parseOpenEventStream(data: Buffer, isHead: boolean): Omit<WireRe
   const head = parseHead(data);
   if (isHead || head === undefined || head.status !== 200 || !/^text\/event-stream\b/i.test(head.headers['content-type'] ?? '')) return undefined;
   const rest = data.subarray(head.bodyStart);
-  const body = /chunked/i.test(head.headers['transfer-encoding'] ?? '') ? dechunkSoFar(rest) : rest.toString('utf8');
+  const body = /chunked/i.test(head.headers['transfer-encoding'] ?? '') ? readChunks(rest).body : rest.toString('utf8');
   return /\r?\n\r?\n/.test(body) ? { status: head.status, headers: head.headers, body, open: true } : undefined;
 }
 
-/** The complete chunks at the start of a chunked body that is still coming. */
-function dechunkSoFar(data: Buffer): string {
+/**
+ * The complete chunks at the start of a chunked body, and whether its last chunk (size 0) was
+ * among them. A malformed size ends the reading there, incomplete.
+ */
+function readChunks(data: Buffer): { body: string; complete: boolean } {
   const parts: Buffer[] = [];
+  const body = () => Buffer.concat(parts).toString('utf8');
   let i = 0;
   for (;;) {
     const eol = data.indexOf('\r\n', i, 'latin1');
     const size = eol < 0 ? NaN : parseInt(data.subarray(i, eol).toString('latin1'), 16);
-    if (Number.isNaN(size) || size === 0 || data.length < eol + 2 + size + 2) return Buffer.concat(parts).toString('utf8');
+    if (Number.isNaN(size)) return { body: body(), complete: false };
+    if (size === 0) return { body: body(), complete: true };
+    if (data.length < eol + 2 + size + 2) return { body: body(), complete: false };
     parts.push(data.subarray(eol + 2, eol + 2 + size));
     i = eol + 2 + size + 2;
   }
 }
 
+/** A whole chunked body, or undefined while it is incomplete. */
 function dechunk(data: Buffer): string | undefined {
-  const parts: Buffer[] = [];
-  let i = 0;
-  for (;;) {
-    const eol = data.indexOf('\r\n', i, 'latin1');
-    if (eol < 0) return undefined;
-    const size = parseInt(data.subarray(i, eol).toString('latin1'), 16);
-    if (Number.isNaN(size)) return undefined;
-    if (size === 0) return Buffer.concat(parts).toString('utf8');
-    if (data.length < eol + 2 + size + 2) return undefined;
-    parts.push(data.subarray(eol + 2, eol + 2 + size));
-    i = eol + 2 + size + 2;
-  }
+  const { body, complete } = readChunks(data);
+  return complete ? body : undefined;
 }
 
 /**
