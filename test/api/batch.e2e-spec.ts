@@ -68,4 +68,40 @@ describe('POST /api/v1/tasks/batch', () => {
     expect(res.body.created).toBe(1000);
     expect(new Set(res.body.items.map((i: { task_id: string }) => i.task_id)).size).toBe(1000);
   });
+
+  // The ledger sends a batch as runs of up to 100 tasks of one add variant, each run one script:
+  // runs must split at 100 and wherever the variant changes, and keep every item in its place.
+  it('keeps each item in place across runs of the add script, variants mixed, a key repeated across runs', async () => {
+    const sleep = (i: number) => ({ task_name: 'diagnostic.sleep', payload: { seconds: i % 4 } });
+    const tasks: object[] = Array.from({ length: 260 }, (_, i) => sleep(i));
+    for (let i = 150; i < 160; i++) tasks[i] = { ...sleep(i), options: { delay_seconds: 60 } };
+    for (let i = 160; i < 170; i++) tasks[i] = { ...sleep(i), options: { priority: 7 } };
+    tasks[5] = { ...sleep(5), options: { idempotency_key: 'across-runs' } };
+    tasks[205] = { ...sleep(5), options: { idempotency_key: 'across-runs' } };
+    tasks[206] = { ...sleep(6), options: { idempotency_key: 'across-runs' } };
+    const res = await batch({ tasks }).expect(200);
+    const items = res.body.items as { index: number; status_code: number; task_id: string }[];
+    expect(items.map((i) => i.index)).toEqual(tasks.map((_, i) => i));
+    expect(items.map((i) => i.status_code)).toEqual(tasks.map((_, i) => (i === 205 ? 200 : i === 206 ? 409 : 201)));
+    expect(items[205].task_id).toBe(items[5].task_id);
+    expect(res.body.created).toBe(258);
+
+    const created = items.filter((i) => i.status_code === 201);
+    const states = await Promise.all(created.map(async (i) => [i.index, await queue.getJobState(i.task_id), (await queue.getJob(i.task_id))?.data.payload.seconds] as const));
+    for (const [index, state, seconds] of states) {
+      expect([index, state]).toEqual([index, index >= 150 && index < 160 ? 'delayed' : index >= 160 && index < 170 ? 'prioritized' : 'waiting']);
+      expect([index, seconds]).toEqual([index, index % 4]);
+    }
+
+    // Listed newest first: the reverse of the batch's order, 258 tasks in three pages.
+    const listed: string[] = [];
+    let cursor = '';
+    do {
+      const page = await request(app.getHttpServer()).get(`/api/v1/tasks?limit=100${cursor}`).set('X-API-Key', TEST_API_KEY).expect(200);
+      listed.push(...page.body.items.map((t: { task_id: string }) => t.task_id));
+      cursor = page.body.next_cursor ? `&cursor=${page.body.next_cursor}` : '';
+    } while (cursor);
+    const mine = new Set(created.map((i) => i.task_id));
+    expect(listed.filter((id) => mine.has(id))).toEqual(created.map((i) => i.task_id).reverse());
+  });
 });

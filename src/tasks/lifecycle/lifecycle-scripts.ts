@@ -27,11 +27,15 @@ const LIB = [
   lua('lib'),
 ].join('\n');
 
-/** BullMQ's script wrapped as a function, then Sluice's part, which calls it. */
+/**
+ * BullMQ's script wrapped as a function, then Sluice's part, which calls it. KEYS and ARGV are the
+ * function's parameters, shadowing the script's globals, so that one script can run BullMQ's body
+ * for several tasks (add-many.lua).
+ */
 function composite(bullName: string, sluice: string): { keys: number; lua: string } {
   const s = bullScripts[bullName];
   if (!s) throw new Error(`BullMQ ${BULLMQ_VERSION} has no script ${bullName}`);
-  return { keys: s.keys, lua: `${LIB}\nlocal function bullmq_body()\n${s.content}\nend\n${sluice}` };
+  return { keys: s.keys, lua: `${LIB}\nlocal function bullmq_body(KEYS, ARGV)\n${s.content}\nend\n${sluice}` };
 }
 
 /**
@@ -55,6 +59,12 @@ export const SUBMIT_VARIANTS = {
   delayed: 'sluiceAddDelayedJob',
 } as const;
 export type SubmitVariant = keyof typeof SUBMIT_VARIANTS;
+/** The same, for several tasks of one queue and variant in one script (add-many.lua). */
+export const SUBMIT_MANY_VARIANTS: Record<SubmitVariant, string> = {
+  standard: 'sluiceAddStandardJobs',
+  prioritized: 'sluiceAddPrioritizedJobs',
+  delayed: 'sluiceAddDelayedJobs',
+};
 
 const OWN: Record<string, { keys: number; lua: string }> = {
   sluiceCancel: { keys: 1, lua: `${LIB}\n${lua('cancel')}` },
@@ -79,10 +89,12 @@ const commands = (): Record<string, { numberOfKeys: number; lua: string }> => {
     out[`${bullName}:${BULLMQ_VERSION}`] = { numberOfKeys: c.keys, lua: c.lua };
   }
   const add = lua('add-job');
-  for (const [variant, name] of Object.entries(SUBMIT_VARIANTS)) {
+  for (const [variant, name] of Object.entries(SUBMIT_VARIANTS) as [SubmitVariant, string][]) {
     const bullName = `add${variant[0].toUpperCase()}${variant.slice(1)}Job`;
-    const c = composite(bullName, add);
-    out[name] = { numberOfKeys: c.keys, lua: c.lua };
+    const one = composite(bullName, `${add}\n${lua('add-one')}`);
+    out[name] = { numberOfKeys: one.keys, lua: one.lua };
+    const many = composite(bullName, `${add}\n${lua('add-many')}`);
+    out[SUBMIT_MANY_VARIANTS[variant]] = { numberOfKeys: many.keys, lua: many.lua };
   }
   for (const [name, c] of Object.entries(OWN)) out[name] = { numberOfKeys: c.keys, lua: c.lua };
   for (const [name, [bullName, file]] of Object.entries(OWN_COMPOSITES)) {

@@ -9,13 +9,13 @@ local was = redis.call('HEXISTS', meta, 'paused') == 1 and 1 or 0
 if ARGV[1] == 'paused' then
   -- Pausing a paused queue changes nothing, not even when it was paused.
   if was == 0 then
-    bullmq_body()
+    bullmq_body(KEYS, ARGV)
     redis.call('HSET', meta, QM.pausedAt, ARGV[3], QM.pausedBy, ARGV[4])
   end
   redis.call('HSETNX', meta, QM.pausedAt, ARGV[3])
   local s = redis.call('HMGET', meta, QM.pausedAt, QM.pausedBy)
   return {0, was, s[1], s[2] or ''}
 end
-local left = bullmq_body()
+local left = bullmq_body(KEYS, ARGV)
 redis.call('HDEL', meta, QM.pausedAt, QM.pausedBy)
 return {left, was, '', ''}

@@ -27,7 +27,7 @@ history[#history + 1] = {
 }
 while #history > tonumber(ARGV[11]) do table.remove(history, 1) end
 
-local rc = bullmq_body()
+local rc = bullmq_body(KEYS, ARGV)
 if rc ~= 1 then return {'refused', status} end
 -- When the new series became runnable, in the job's options (the worker's queue-wait figure reads
 -- it there). Spliced into BullMQ's JSON as text, leaving the rest of it exactly as BullMQ wrote it.
