@@ -1,9 +1,6 @@
-import { ArgumentMetadata, HttpException, Injectable, PipeTransform, ValidationPipe } from '@nestjs/common';
-import { VALIDATION_OPTIONS } from '../app/validation-pipe';
+import { HttpException, Injectable, PipeTransform } from '@nestjs/common';
+import { EnvelopeValidator } from '../app/validation-pipe';
 import { SubmitBatchDto, SubmitTaskDto } from './dto/submit-task.dto';
-
-const TASK: ArgumentMetadata = { type: 'body', metatype: SubmitTaskDto };
-const BATCH: ArgumentMetadata = { type: 'body', metatype: SubmitBatchDto };
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -24,11 +21,11 @@ export type BatchItem = SubmitTaskDto | HttpException;
  */
 @Injectable()
 export class SubmitTaskPipe implements PipeTransform<unknown, Promise<SubmitTaskDto>> {
-  private readonly envelope = new ValidationPipe(VALIDATION_OPTIONS);
+  private readonly envelope = new EnvelopeValidator();
 
   async transform(body: unknown): Promise<SubmitTaskDto> {
-    if (!isObject(body) || !Object.hasOwn(body, 'payload')) return this.envelope.transform(body, TASK);
-    const dto: SubmitTaskDto = await this.envelope.transform({ ...body, payload: standIn(body.payload) }, TASK);
+    if (!isObject(body) || !Object.hasOwn(body, 'payload')) return this.envelope.validate(SubmitTaskDto, body);
+    const dto = await this.envelope.validate(SubmitTaskDto, { ...body, payload: standIn(body.payload) });
     if (isObject(body.payload)) dto.payload = body.payload;
     return dto;
   }
@@ -40,16 +37,16 @@ export class SubmitTaskPipe implements PipeTransform<unknown, Promise<SubmitTask
  */
 @Injectable()
 export class SubmitBatchPipe implements PipeTransform<unknown, Promise<BatchItem[]>> {
-  private readonly envelope = new ValidationPipe(VALIDATION_OPTIONS);
+  private readonly envelope = new EnvelopeValidator();
   private readonly item = new SubmitTaskPipe();
 
   async transform(body: unknown): Promise<BatchItem[]> {
     const tasks = isObject(body) ? body.tasks : undefined;
     if (!Array.isArray(tasks)) {
-      await this.envelope.transform(body, BATCH);
+      await this.envelope.validate(SubmitBatchDto, body);
       return [];
     }
-    await this.envelope.transform({ ...(body as object), tasks: tasks.map(standIn) }, BATCH);
+    await this.envelope.validate(SubmitBatchDto, { ...(body as object), tasks: tasks.map(standIn) });
     return Promise.all(tasks.map((t) => this.item.transform(t).catch((err: unknown) => (err instanceof HttpException ? err : Promise.reject(err)))));
   }
 }
