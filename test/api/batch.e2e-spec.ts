@@ -1,6 +1,8 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Queue } from 'bullmq';
 import request from 'supertest';
+import { Redis } from 'ioredis';
+import { TaskSubmitter } from '../../src/tasks/task-submitter.service';
 import { TEST_API_KEY, startApi, testConfig } from '../support/app';
 import { TestRedis, startTestRedis } from '../support/redis';
 
@@ -103,5 +105,46 @@ describe('POST /api/v1/tasks/batch', () => {
     } while (cursor);
     const mine = new Set(created.map((i) => i.task_id));
     expect(listed.filter((id) => mine.has(id))).toEqual(created.map((i) => i.task_id).reverse());
+  });
+
+  // Single POSTs of concurrent requests share their add script: what reaches the ledger in one
+  // turn of the event loop goes to Redis together, and each caller still gets its own answer.
+  it('sends the submissions made in one turn as one script, each answered as its own', async () => {
+    const submitter = app.get(TaskSubmitter);
+    const sleep = { taskName: 'diagnostic.sleep', payload: { seconds: 0 } };
+    // Loaded before MONITOR watches, so that each script shows once, as EVALSHA.
+    await Promise.all([submitter.submit(sleep), submitter.submit(sleep), submitter.submit({ ...sleep, options: { delaySeconds: 30 } })]);
+    const client = new Redis(redis.url);
+    const monitor = await client.monitor();
+    const seen: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => seen.push(args));
+    try {
+      const results = await Promise.allSettled([
+        submitter.submit(sleep),
+        submitter.submit({ ...sleep, options: { idempotencyKey: 'same-turn' } }),
+        submitter.submit({ ...sleep, options: { idempotencyKey: 'same-turn' } }),
+        submitter.submit({ ...sleep, payload: { seconds: 1 }, options: { idempotencyKey: 'same-turn' } }),
+        submitter.submit(sleep),
+        submitter.submit({ ...sleep, options: { delaySeconds: 30 } }),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      const [a, k1, k2, , b, delayed] = results.map((r) => (r.status === 'fulfilled' ? r.value : undefined));
+      expect([a, k1, k2, b, delayed].map((r) => r?.created)).toEqual([true, true, false, true, true]);
+      expect(k2?.task.id).toBe(k1?.task.id);
+      expect((results[3] as PromiseRejectedResult).reason.constructor.name).toBe('IdempotencyConflictError');
+      expect(await queue.getJobState(delayed!.task.id)).toBe('delayed');
+      // MONITOR shows a command once it has run; the last one may still be on its way here.
+      const ids = [a, k1, delayed, b].map((r) => r!.task.id);
+      const carrying = (id: string) => seen.filter((args) => args.includes(id));
+      for (let i = 0; i < 50 && !ids.every((id) => carrying(id).length > 0); i++) await new Promise((r) => setTimeout(r, 20));
+      // Runs keep the order of submission: a, the three keyed and b are one run of standard adds, the
+      // delayed one after them a script of its own.
+      const scripts = new Set(ids.flatMap((id) => carrying(id).filter((args) => /^evalsha$/i.test(args[0]))));
+      expect(scripts.size).toBe(2);
+      expect([...scripts].map((args) => ids.filter((id) => args.includes(id)).length).sort()).toEqual([1, 3]);
+    } finally {
+      monitor.disconnect();
+      client.disconnect();
+    }
   });
 });

@@ -9,35 +9,18 @@ import { TaskQueues } from '../task-queues';
 import { TaskRegistry } from '../task-registry';
 import { IndexFilter, QueueKeys, TASK_FIELDS } from './task-keys';
 import { RECORD_FIELDS, TaskRecord, parseRecord } from './task-record';
-import { SUBMIT_MANY_VARIANTS, SUBMIT_VARIANTS, SubmitVariant, lifecycleCommands } from './lifecycle-scripts';
+import { SubmitVariant } from './lifecycle-scripts';
+import { SubmitCall, SubmitSender } from './submit-sender';
 import { isScriptError, storeCall } from './store-call';
 
 /** Packs like BullMQ's own backend, so its Lua reads Sluice's submissions as its own. */
 const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: true });
-
 
 /** 1-based positions, in RECORD_FIELDS, of the fields list.lua filters and expires by. */
 const STATUS_AT = RECORD_FIELDS.indexOf(TASK_FIELDS.status) + 1;
 const FINISHED_AT = RECORD_FIELDS.indexOf('finishedOn') + 1;
 
 type Cmd = (...args: (string | number | Buffer)[]) => Promise<unknown>;
-
-/** A task's add command: BullMQ's keys, then its three arguments and Sluice's (add-job.lua). */
-interface SubmitCall {
-  variant: SubmitVariant;
-  argv: (string | number | Buffer)[];
-}
-
-/**
- * Tasks per add-many script. A no-op task costs Redis about 50 µs, so a run holds Redis for about
- * 5 ms; the workers' and other API pods' commands wait at most that long behind it.
- */
-const SUBMIT_CHUNK = 100;
-
-/** How many of an add command's arguments are keys, by variant (BullMQ's scripts say). */
-const SUBMIT_KEYS = Object.fromEntries(
-  (Object.keys(SUBMIT_VARIANTS) as SubmitVariant[]).map((v) => [v, lifecycleCommands()[SUBMIT_VARIANTS[v]].numberOfKeys]),
-) as Record<SubmitVariant, number>;
 
 export interface SubmitSpec {
   id: string;
@@ -73,6 +56,7 @@ export class TaskLedger {
   /** Sluice's own commands (lifecycle-scripts.ts), defined on this connection by redis.factory. */
   private readonly sluice: Record<'sluiceList' | 'sluiceCancel' | 'sluiceProgress' | 'sluiceReap', Cmd>;
   private readonly retentionByQueue = new Map<string, number>();
+  private readonly sender: SubmitSender;
 
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
@@ -80,6 +64,7 @@ export class TaskLedger {
     registry: TaskRegistry,
   ) {
     this.sluice = redis as unknown as typeof this.sluice;
+    this.sender = new SubmitSender(redis);
     for (const t of registry.all()) {
       this.retentionByQueue.set(t.policy.queue, Math.max(this.retentionByQueue.get(t.policy.queue) ?? 0, t.policy.resultExpires));
     }
@@ -95,8 +80,9 @@ export class TaskLedger {
   }
 
   /**
-   * Submits tasks of one queue, each atomically (job, Sluice fields, indexes, counter) in one
-   * pipeline. Throws OutcomeUnknownError when Redis may or may not have applied them.
+   * Submits tasks of one queue, each atomically (job, Sluice fields, indexes, counter), with the
+   * submissions of concurrent requests (SubmitSender). Throws OutcomeUnknownError when Redis may or
+   * may not have applied them.
    */
   async submit(queue: string, specs: SubmitSpec[]): Promise<SubmitReply[]> {
     // Offline commands are refused by this connection (enableOfflineQueue: false), so while it is
@@ -118,7 +104,7 @@ export class TaskLedger {
     });
     let replies: [Error | null, unknown][];
     try {
-      replies = await this.send(calls);
+      replies = await this.sender.send(queue, calls);
     } catch (err) {
       throw this.unavailable(err as Error);
     }
@@ -128,43 +114,6 @@ export class TaskLedger {
       if (r[0] === 1) return { created: true, score: Number(r[1]) };
       if (r[0] === 0) return { created: false, fingerprint: String(r[1]), status: r[2] as TaskStatus };
       throw new Error(`BullMQ refused the job (code ${r[0]})`);
-    });
-  }
-
-  /**
-   * One task is sent as its command. Several go as runs of up to SUBMIT_CHUNK tasks of the same
-   * variant, in order, each run one add-many script, in one pipeline: a task of a batch then costs
-   * neither its own command in ioredis (object, promise, timer, reply) nor its own dispatch in
-   * Redis. An ioredis pipeline copies every script command of the connection onto itself when it is
-   * made (about 60 with the lifecycle scripts), which a profile of single POSTs found to be a tenth
-   * of the API's CPU, so a lone command skips it.
-   */
-  private async send(calls: SubmitCall[]): Promise<[Error | null, unknown][]> {
-    const commands = this.redis as unknown as Record<string, Cmd>;
-    if (calls.length === 1) return [[null, await commands[SUBMIT_VARIANTS[calls[0].variant]](...calls[0].argv)]];
-    const runs: SubmitCall[][] = [];
-    for (const c of calls) {
-      const last = runs[runs.length - 1];
-      if (last && last.length < SUBMIT_CHUNK && last[0].variant === c.variant) last.push(c);
-      else runs.push([c]);
-    }
-    const pipe = this.redis.pipeline() as unknown as Record<string, Cmd> & { exec(): Promise<[Error | null, unknown][] | null> };
-    for (const run of runs) {
-      const { variant } = run[0];
-      if (run.length === 1) {
-        pipe[SUBMIT_VARIANTS[variant]](...run[0].argv);
-        continue;
-      }
-      const nKeys = SUBMIT_KEYS[variant];
-      const args: (string | number | Buffer)[] = [...run[0].argv.slice(0, nKeys), run[0].argv.length - nKeys];
-      for (const c of run) for (let i = nKeys; i < c.argv.length; i++) args.push(c.argv[i]);
-      pipe[SUBMIT_MANY_VARIANTS[variant]](...args);
-    }
-    const replies = (await pipe.exec()) ?? [];
-    return runs.flatMap((run, i): [Error | null, unknown][] => {
-      const [err, reply] = replies[i] ?? [new Error('no reply'), null];
-      if (run.length === 1 || err) return run.map(() => [err, reply]);
-      return (reply as unknown[]).map((r) => [null, r]);
     });
   }
 
