@@ -1,7 +1,14 @@
 import { TaskRecord } from '../tasks/lifecycle/task-record';
 import { TaskStatusDto } from './dto/task-responses.dto';
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+let lastIso = { ms: NaN, text: '' };
+
+function iso(ms: number | null): string | null {
+  if (ms === null) return null;
+  // The tasks of a batch, and POSTs of the same millisecond, share their submission time.
+  if (ms !== lastIso.ms) lastIso = { ms, text: new Date(ms).toISOString() };
+  return lastIso.text;
+}
 
 export function presentTask(r: TaskRecord): TaskStatusDto {
   return {
