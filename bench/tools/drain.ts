@@ -2,8 +2,9 @@
  * A quick loop for worker-side tuning, outside the suite: fill N no-op tasks through
  * POST /tasks/batch with no worker running, then start the worker and time the drain, with CPU
  * per process. `--live` submits while the worker runs instead (the suite's row 3 with batch submit).
+ * `--commands` also prints each round's Redis commands per task, by name (INFO commandstats).
  *
- *   npm run build && node --require @swc-node/register bench/tools/drain.ts [N] [--live] [--profile] [--rounds=3] [--dist=DIR]
+ *   npm run build && node --require @swc-node/register bench/tools/drain.ts [N] [--live] [--commands] [--profile] [--rounds=3] [--dist=DIR]
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
       const calls = callsPerTask(cs0, cs1, n);
       process.stdout.write(
         `round ${r + 1}: ${Math.round(n / ((done.at - t1) / 1000))} tasks/s (worker start ${Math.round(t1 - t0)} ms); ` +
-          `commands/task ${calls.total}; cpu ${JSON.stringify(cpu)}\n`,
+          `commands/task ${calls.total}; cpu ${JSON.stringify(cpu)}\n` + (args.includes('--commands') ? `  by command ${JSON.stringify(calls.byCommand)}\n` : ''),
       );
     }
     await worker.stop();
