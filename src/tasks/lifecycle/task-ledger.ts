@@ -102,12 +102,8 @@ export class TaskLedger {
       );
       return { variant, argv: [...argv, keys.base, s.id, s.taskName, s.timestamp, s.fingerprint, Math.ceil(s.ttlSeconds), s.submittedBy, s.callbackUrl] };
     });
-    let replies: [Error | null, unknown][];
-    try {
-      replies = await this.sender.send(queue, calls);
-    } catch (err) {
-      throw this.unavailable(err as Error);
-    }
+    // The sender answers each call with its reply or its error; it does not reject.
+    const replies = await this.sender.send(queue, calls);
     return replies.map(([err, reply]) => {
       if (err) throw this.unavailable(err);
       const r = reply as (string | number)[];
