@@ -25,8 +25,17 @@ export type ChildMessage =
   | { type: 'ready'; pid: number }
   | { type: 'progress'; taskId: string; pct: number; message?: string }
   | { type: 'log'; taskId: string; level: ChildLogLevel; message: string; fields?: LogFields }
-  | { type: 'result'; taskId: string; result: unknown }
-  | { type: 'error'; taskId: string; error: { type: string; message: string }; retryable: boolean };
+  | ({ type: 'result'; taskId: string; result: unknown } & RunEnd)
+  | ({ type: 'error'; taskId: string; error: { type: string; message: string }; retryable: boolean } & RunEnd);
+
+/** What a child reports of itself with each task's end. */
+export interface RunEnd {
+  /**
+   * The child's peak resident set so far, KiB (getrusage's ru_maxrss, as Celery's
+   * max_memory_per_child reads it). The parent's check after a task reads this instead of procfs.
+   */
+  maxRssKiB?: number;
+}
 
 const CHILD_MESSAGE_TYPES: ReadonlySet<string> = new Set<ChildMessage['type']>(['ready', 'progress', 'log', 'result', 'error']);
 

@@ -261,7 +261,7 @@ export class ChildPool extends EventEmitter<ChildPoolEvents> {
     this.running.delete(child);
     child.tasksRun++;
     const durationMs = run.elapsedMs();
-    this.release(child);
+    this.release(child, message.maxRssKiB);
     this.settle(
       run,
       message.type === 'result'
@@ -271,18 +271,26 @@ export class ChildPool extends EventEmitter<ChildPoolEvents> {
     this.dispatch();
   }
 
-  /** After a task: back to idle, or replaced when it ran its quota of tasks or grew too large (Celery's semantics). */
-  private release(child: PoolChild): void {
+  /**
+   * After a task: back to idle, or replaced when it ran its quota of tasks or grew too large
+   * (Celery's semantics, peak RSS included: a child past the limit at any moment of the task is
+   * replaced after it). The peak comes with the child's answer; procfs is read only when it did not.
+   */
+  private release(child: PoolChild, maxRssKiB?: number): void {
     const { maxTasksPerChild } = this.options;
     let reason: RecycleReason | null = null;
     if (maxTasksPerChild > 0 && child.tasksRun >= maxTasksPerChild) reason = 'max_tasks';
-    else if (this.maxMemoryBytes > 0 && (child.rssBytes() ?? 0) > this.maxMemoryBytes) reason = 'max_memory';
+    else if (this.maxMemoryBytes > 0 && this.peakBytes(child, maxRssKiB) > this.maxMemoryBytes) reason = 'max_memory';
     if (!reason && !this.closed) {
       child.state = 'idle';
       return;
     }
     child.terminate(this.options.cancelGraceMs);
     this.retire(child, reason);
+  }
+
+  private peakBytes(child: PoolChild, maxRssKiB: number | undefined): number {
+    return typeof maxRssKiB === 'number' && Number.isFinite(maxRssKiB) ? maxRssKiB * 1024 : (child.rssBytes() ?? 0);
   }
 
   /** Takes a child out of its seat and fills the seat at once; the caller signals the child. */
