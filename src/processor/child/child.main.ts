@@ -4,7 +4,7 @@
  */
 import { NonRetryableTaskError, SoftTimeLimitExceeded } from '../../tasks/task.errors';
 import type { LogFields, TaskContext, TaskHandler, TaskLogger } from '../../task-types/handler.types';
-import type { ChildLogLevel, ChildMessage, ChildTask, ParentMessage, RunEnd } from './ipc.types';
+import type { ChildLogLevel, ChildMessage, ChildTask, ParentMessage } from './ipc.types';
 import { startParentWatchdog } from './parent-watchdog';
 import { PDEATHSIG_ARG } from '../pool/fork-plan.util';
 import { taskHandlers } from './task-handlers';
@@ -55,18 +55,23 @@ function errorInfo(err: unknown): { type: string; message: string } {
   return err instanceof Error ? { type: err.name, message: err.message } : { type: 'Error', message: String(err) };
 }
 
-/** One getrusage call, about 1 µs: the parent's read of /proc/<pid>/status cost it ~100 µs a task. */
-function runEnd(): RunEnd {
-  return { maxRssKiB: process.resourceUsage().maxRSS };
+type EndMessage = Extract<ChildMessage, { type: 'result' | 'error' }>;
+
+/**
+ * A task's end, with the child's peak RSS: one getrusage call, about 1 µs, where the parent's read
+ * of /proc/<pid>/status after every task cost it far more.
+ */
+function sendEnd(message: EndMessage): void {
+  send({ ...message, maxRssKiB: process.resourceUsage().maxRSS });
 }
 
 function reportResult(taskId: string, result: unknown): void {
   try {
-    send({ type: 'result', taskId, result: result ?? null, ...runEnd() });
+    sendEnd({ type: 'result', taskId, result: result ?? null });
   } catch (err) {
     // JSON.stringify threw (a BigInt, a cycle): a bug in the handler that a retry would repeat.
     const { type, message } = errorInfo(err);
-    send({ type: 'error', taskId, error: { type, message: `Task result is not JSON-serialisable: ${message}` }, retryable: false, ...runEnd() });
+    sendEnd({ type: 'error', taskId, error: { type, message: `Task result is not JSON-serialisable: ${message}` }, retryable: false });
   }
 }
 
@@ -76,7 +81,7 @@ async function runTask(handlers: Record<string, TaskHandler>, task: ChildTask, c
     if (!handler) throw new NonRetryableTaskError(`No handler for task_name '${task.taskName}'`);
     reportResult(task.taskId, await handler.run(task.payload, createContext(task, current.controller)));
   } catch (err) {
-    send({ type: 'error', taskId: task.taskId, error: errorInfo(err), retryable: !(err instanceof NonRetryableTaskError), ...runEnd() });
+    sendEnd({ type: 'error', taskId: task.taskId, error: errorInfo(err), retryable: !(err instanceof NonRetryableTaskError) });
   }
 }
 

@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
 import { SUBMIT_MANY_VARIANTS, SUBMIT_VARIANTS, SubmitVariant, lifecycleCommands } from './lifecycle-scripts';
 
-type Cmd = (...args: (string | number | Buffer)[]) => Promise<unknown>;
+/** A command defined on an ioredis connection (a Lua script), called by name. */
+export type Cmd = (...args: (string | number | Buffer)[]) => Promise<unknown>;
 type Reply = [Error | null, unknown];
 
 /** A task's add command: BullMQ's keys, then its three arguments and Sluice's (add-job.lua). */

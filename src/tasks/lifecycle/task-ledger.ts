@@ -10,7 +10,7 @@ import { TaskRegistry } from '../task-registry';
 import { IndexFilter, QueueKeys, TASK_FIELDS } from './task-keys';
 import { RECORD_FIELDS, TaskRecord, parseRecord } from './task-record';
 import { SubmitVariant } from './lifecycle-scripts';
-import { SubmitCall, SubmitSender } from './submit-sender';
+import { Cmd, SubmitCall, SubmitSender } from './submit-sender';
 import { isScriptError, storeCall } from './store-call';
 
 /** Packs like BullMQ's own backend, so its Lua reads Sluice's submissions as its own. */
@@ -19,8 +19,6 @@ const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: true });
 /** 1-based positions, in RECORD_FIELDS, of the fields list.lua filters and expires by. */
 const STATUS_AT = RECORD_FIELDS.indexOf(TASK_FIELDS.status) + 1;
 const FINISHED_AT = RECORD_FIELDS.indexOf('finishedOn') + 1;
-
-type Cmd = (...args: (string | number | Buffer)[]) => Promise<unknown>;
 
 export interface SubmitSpec {
   id: string;
