@@ -37,6 +37,7 @@ describe('loadConfig', () => {
       prefetchMultiplier: 1,
       maxTasksPerChild: 10,
       maxMemoryPerChildKiB: 2048000,
+      childNiceness: 10,
       queues: ['cpu_intensive'],
       cancelGrace: 5,
       lockDuration: 30,
@@ -60,11 +61,12 @@ describe('loadConfig', () => {
   });
 
   it('accepts fractional seconds and 0 for the per-child limits', () => {
-    const c = load({ TASK_TIME_LIMIT: '1.5', TASK_SOFT_TIME_LIMIT: '0.5', WORKER_MAX_TASKS_PER_CHILD: '0', WORKER_MAX_MEMORY_PER_CHILD: '0', WORKER_CANCEL_GRACE: '0.25' });
+    const c = load({ TASK_TIME_LIMIT: '1.5', TASK_SOFT_TIME_LIMIT: '0.5', WORKER_MAX_TASKS_PER_CHILD: '0', WORKER_MAX_MEMORY_PER_CHILD: '0', WORKER_CHILD_NICENESS: '0', WORKER_CANCEL_GRACE: '0.25' });
     expect(c.task.timeLimit).toBe(1.5);
     expect(c.task.softTimeLimit).toBe(0.5);
     expect(c.worker.maxTasksPerChild).toBe(0);
     expect(c.worker.maxMemoryPerChildKiB).toBe(0);
+    expect(c.worker.childNiceness).toBe(0);
     expect(c.worker.cancelGrace).toBe(0.25);
   });
 
@@ -93,6 +95,7 @@ describe('loadConfig', () => {
     ['TASK_RETRY_JITTER', 'maybe'],
     ['WORKER_CONCURRENCY', '0'],
     ['WORKER_MAX_TASKS_PER_CHILD', '-1'],
+    ['WORKER_CHILD_NICENESS', '20'],
     ['WORKER_QUEUES', 'a,,b'],
     ['WORKER_LOCK_DURATION', '0'],
     ['ALERT_FAILURE_RATE_WARNING', '101'],

@@ -53,6 +53,8 @@ export interface WorkerConfig {
   maxTasksPerChild: number;
   /** KiB, as in Celery; 0 means no limit. */
   maxMemoryPerChildKiB: number;
+  /** Each child's niceness (0..19), so the supervisor's timers preempt busy children; 0 = the worker's own. */
+  childNiceness: number;
   queues: string[];
   cancelGrace: number;
   lockDuration: number;
@@ -187,6 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       prefetchMultiplier: vars.WORKER_PREFETCH_MULTIPLIER,
       maxTasksPerChild: vars.WORKER_MAX_TASKS_PER_CHILD,
       maxMemoryPerChildKiB: vars.WORKER_MAX_MEMORY_PER_CHILD,
+      childNiceness: vars.WORKER_CHILD_NICENESS,
       queues,
       cancelGrace: vars.WORKER_CANCEL_GRACE,
       lockDuration: vars.WORKER_LOCK_DURATION,

@@ -142,6 +142,7 @@ export class EnvironmentVariables {
   @Int(1, 64) WORKER_PREFETCH_MULTIPLIER = 1;
   @Int(0, 1_000_000) WORKER_MAX_TASKS_PER_CHILD = 10;
   @Int(0, 1024 * 1024 * 1024) WORKER_MAX_MEMORY_PER_CHILD = 2048000;
+  @Int(0, 19) WORKER_CHILD_NICENESS = 10;
   @Matches(/^\s*[A-Za-z0-9_.-]+(\s*,\s*[A-Za-z0-9_.-]+)*\s*$/, { message: 'must be a comma-separated list of queue names' })
   WORKER_QUEUES = 'cpu_intensive';
 

@@ -31,6 +31,7 @@ class PoolCloser implements OnApplicationShutdown {
           size: cfg.concurrency,
           maxTasksPerChild: cfg.maxTasksPerChild,
           maxMemoryKiB: cfg.maxMemoryPerChildKiB,
+          childNiceness: cfg.childNiceness,
           cancelGraceMs: cfg.cancelGrace * 1000,
           logger: new Logger(ChildPool.name),
         }),

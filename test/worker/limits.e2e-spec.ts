@@ -1,4 +1,5 @@
 import { Queue } from 'bullmq';
+import { getPriority } from 'node:os';
 import { ChildPool } from '../../src/processor/pool/child-pool';
 import { TEST_API_KEY } from '../support/app';
 import { Stack, pidAlive } from '../support/stack';
@@ -19,12 +20,20 @@ describe('worker: time limits, cancellation, memory, prefetch', () => {
       // Low, so that the memory task crosses it within a fraction of its time limit even on a loaded machine.
       WORKER_MAX_MEMORY_PER_CHILD: '150000',
       WORKER_MAX_TASKS_PER_CHILD: '0',
+      // Not the default (10), so that the test below sees the variable reach the children.
+      WORKER_CHILD_NICENESS: '12',
     });
   });
   afterAll(() => s.stop());
 
   const busyPid = async (taskId: string): Promise<number> =>
     waitFor(`a child running ${taskId}`, () => s.worker!.get(ChildPool).slots().find((x) => x.taskId === taskId)?.pid ?? undefined, 10_000);
+
+  it('runs its children at WORKER_CHILD_NICENESS', () => {
+    const pids = s.worker!.get(ChildPool).slots().map((x) => x.pid);
+    expect(pids).toHaveLength(2);
+    for (const pid of pids) expect(getPriority(pid!)).toBe(12);
+  });
 
   it('runs a task in a child and records its result', async () => {
     const id = await s.submit('diagnostic.sleep', { seconds: 0.05 });
