@@ -4,6 +4,7 @@ import request from 'supertest';
 import { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
 import { lifecycleCommands } from '../../src/tasks/lifecycle/lifecycle-scripts';
+import { QueueKeys } from '../../src/tasks/lifecycle/task-keys';
 import { TaskSubmitter } from '../../src/tasks/task-submitter.service';
 import { TEST_API_KEY, startApi, testConfig } from '../support/app';
 import { TestRedis, startTestRedis } from '../support/redis';
@@ -110,6 +111,21 @@ describe('POST /api/v1/tasks/batch', () => {
     } while (cursor);
     const mine = new Set(created.map((i) => i.task_id));
     expect(listed.filter((id) => mine.has(id))).toEqual(created.map((i) => i.task_id).reverse());
+  });
+
+  // A batch's tasks share one submission millisecond. The list position once added the queue's
+  // submission count mod 4096 to it, so the tasks after a multiple of 4096 listed as older.
+  it('lists a batch newest first when the submission count of its queue crosses a multiple of 4096', async () => {
+    const client = new Redis(redis.url);
+    try {
+      await client.set(new QueueKeys(redis.prefix, 'cpu_intensive').sequence, 3 * 4096 - 5);
+    } finally {
+      client.disconnect();
+    }
+    const res = await batch({ tasks: Array.from({ length: 12 }, () => ({ task_name: 'diagnostic.sleep', payload: { seconds: 0 } })) }).expect(200);
+    const ids = (res.body.items as { task_id: string }[]).map((i) => i.task_id);
+    const page = await request(app.getHttpServer()).get('/api/v1/tasks?limit=12').set('X-API-Key', TEST_API_KEY).expect(200);
+    expect(page.body.items.map((t: { task_id: string }) => t.task_id)).toEqual([...ids].reverse());
   });
 
   // Single POSTs of concurrent requests share their add script: what reaches the ledger in one

@@ -85,7 +85,7 @@ export class QueueKeys {
   job(id: string): string {
     return this.base + id;
   }
-  /** Submissions so far: the list score's sequence, and the metrics' total. */
+  /** Submissions so far: the metrics' total. */
   get sequence(): string {
     return this.base + SLUICE_KEY_SUFFIXES.seq;
   }

@@ -15,7 +15,7 @@ export type CancellableStatus = (typeof CANCELLABLE_STATUSES)[number];
 /** Most tasks one call cancels. */
 export const MAX_BULK_CANCEL = 1000;
 
-/** List positions are submission milliseconds × 4096 plus a sequence (see add-job.lua). */
+/** A list position is at least its submission milliseconds × 4096 (see add-job.lua, sl_next_pos). */
 const SCORE_PER_MS = 4096;
 
 export type BulkCancelCriteria =

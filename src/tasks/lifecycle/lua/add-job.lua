@@ -6,6 +6,25 @@
 -- label or '', ARGV[11] the completion webhook's URL or ''.
 -- Returns {1, score} when created, {0, fingerprint, status} when the id exists (idempotent retry),
 -- {code} when BullMQ refused.
+
+-- The list position of the queue's newest task, read once per script: one script may add a run
+-- of tasks (add-many.lua), all of one queue.
+local sl_last_pos
+
+-- A new task's list position: its submission milliseconds × 4096, or one past the newest task's
+-- when that is as high already (several tasks in one millisecond, a batch's tasks sharing theirs,
+-- or an API pod whose clock is behind). Unique per queue, in the order of submission, and exact in
+-- a double until 2039. Lists page by it across queues; bulk cancel's submitted_before compares it
+-- with milliseconds × 4096.
+local function sl_next_pos(qp, ms)
+  if not sl_last_pos then
+    local newest = redis.call('ZREVRANGE', sl_idx(qp, nil), 0, 0, 'WITHSCORES')
+    sl_last_pos = tonumber(newest[2]) or 0
+  end
+  sl_last_pos = math.max(ms * 4096, sl_last_pos + 1)
+  return sl_last_pos
+end
+
 local function sl_add(KEYS, ARGV)
   local qp, id, name = ARGV[4], ARGV[5], ARGV[6]
   local jk = qp .. id
@@ -26,11 +45,9 @@ local function sl_add(KEYS, ARGV)
   end
   local rc = bullmq_body(KEYS, ARGV)
   if type(rc) == 'number' and rc < 0 then return {rc} end
-  -- Unique per queue and ordered by submission: milliseconds × 4096 plus a sequence number, exact in
-  -- a double until 2039. Lists page by it across queues. The sequence is also the queue's count of
-  -- tasks ever submitted (the metrics' total).
-  local seq = redis.call('INCR', qp .. SK.seq)
-  local score = string.format('%.0f', tonumber(ARGV[7]) * 4096 + seq % 4096)
+  -- The queue's count of tasks ever submitted (the metrics' total).
+  redis.call('INCR', qp .. SK.seq)
+  local score = string.format('%.0f', sl_next_pos(qp, tonumber(ARGV[7])))
   local fields = {F.status, 'pending'}
   if ARGV[8] ~= '' then fields[#fields + 1] = F.fingerprint; fields[#fields + 1] = ARGV[8] end
   if ARGV[10] ~= '' then fields[#fields + 1] = F.submittedBy; fields[#fields + 1] = ARGV[10] end
