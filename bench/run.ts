@@ -16,7 +16,7 @@ import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureCelery, celeryAvailable, PYTHON } from './peers/celery';
 import { foreignCpuMeter, speedProbe, waitQuiet } from './lib/cpu';
-import { installCleanup, stopAll } from './lib/procs';
+import { installCleanup, runMain, stopAll } from './lib/procs';
 import { Ctx, errorRow, FULL, renderTable, Row, SMOKE } from './lib/report';
 import { machineInfo } from './lib/sysinfo';
 import { apiPhase } from './phases/api';
@@ -182,10 +182,4 @@ async function main(): Promise<number> {
   return broken ? 1 : 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: Error) => {
-    process.stderr.write(`bench: ${err.stack ?? err.message}\n`);
-    process.exit(1);
-  },
-);
+runMain(main, 'bench');

@@ -16,7 +16,7 @@ import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sleep } from '../lib/http';
-import { installCleanup, Proc, stopAll } from '../lib/procs';
+import { installCleanup, Proc, runMain, stopAll } from '../lib/procs';
 import { startRedis } from '../lib/redis';
 import { SluiceWorker, startApi, startWorker } from '../lib/sluice';
 import { ChaosClient, Tracked, TaskView } from './client';
@@ -347,10 +347,4 @@ async function main(): Promise<number> {
   return verdict.passed ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: Error) => {
-    process.stderr.write(`chaos: ${err.stack ?? err.message}\n`);
-    process.exit(1);
-  },
-);
+runMain(main, 'chaos');

@@ -161,3 +161,14 @@ export function installCleanup(): void {
     });
   }
 }
+
+/** Runs a command-line entry: exits with the code `main` returns (0 for none), or prints its error and exits 1. */
+export function runMain(main: () => Promise<number | void>, label?: string): void {
+  main().then(
+    (code) => process.exit(code ?? 0),
+    (err: unknown) => {
+      process.stderr.write(`${label ? `${label}: ` : ''}${(err as Error | undefined)?.stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -11,7 +11,7 @@
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { closedLoop } from '../lib/http';
-import { installCleanup, stopAll } from '../lib/procs';
+import { installCleanup, runMain, stopAll } from '../lib/procs';
 import { BenchRedis, startRedis } from '../lib/redis';
 import { NOOP_BODY, SluiceApi, batchBody, startApi } from '../lib/sluice';
 
@@ -71,10 +71,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -9,7 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpuMeter } from '../lib/cpu';
-import { installCleanup, stopAll } from '../lib/procs';
+import { installCleanup, runMain, stopAll } from '../lib/procs';
 import { commandStats, callsPerTask, startRedis } from '../lib/redis';
 import { finishedCount, startApi, startWorker, submitBatches, waitFinished } from '../lib/sluice';
 
@@ -63,10 +63,4 @@ async function main(): Promise<void> {
   if (profileDir) process.stdout.write(`profiles: ${profileDir}\n`);
 }
 
-main().then(
-  () => process.exit(0),
-  (err: Error) => {
-    process.stderr.write(`${err.stack}\n`);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -10,7 +10,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { closedLoop } from '../lib/http';
-import { installCleanup, stopAll } from '../lib/procs';
+import { installCleanup, runMain, stopAll } from '../lib/procs';
 import { startRedis } from '../lib/redis';
 import { NOOP_BODY, batchBody, startApi } from '../lib/sluice';
 
@@ -49,10 +49,4 @@ async function main(): Promise<void> {
   if (profileDir) process.stdout.write(`profile: ${profileDir}\n`);
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);
+runMain(main);
