@@ -2,6 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import helmet from '@fastify/helmet';
 import { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { AuthenticatedRequest } from '../common/api-key';
+import { rememberTaskDataText } from '../common/task-data-text';
 import { SERVER_CONFIG } from '../config/config.module';
 import { ServerConfig } from '../config/configuration';
 import { AccessLog } from './access-log';
@@ -100,7 +101,10 @@ export class HttpEdge {
         done(new JsonTooDeepError(maxDepth), undefined);
         return;
       }
-      parse(request, body as string, done);
+      parse(request, body as string, (err, parsed) => {
+        if (!err) rememberTaskDataText(parsed, body as string);
+        done(err, parsed);
+      });
     });
   }
 

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { CallbackUrlPolicy } from '../callbacks/callback-url';
 import { fingerprint } from '../common/canonical-json.util';
+import { taskDataText } from '../common/task-data-text';
 import { CALLBACK_CONFIG } from '../config/config.module';
 import { CallbackConfig } from '../config/configuration';
 import { SubmitOptions, buildJobOptions } from './job-options';
@@ -110,7 +111,7 @@ export class TaskSubmitter {
         id: key === undefined ? randomUUID() : idempotentTaskId(queue, key),
         queue,
         taskName: type.name,
-        dataJson: JSON.stringify({ task_name: type.name, payload: req.payload }),
+        dataJson: taskDataText(req.payload) ?? JSON.stringify({ task_name: type.name, payload: req.payload }),
         opts: buildJobOptions(type, req.options, limits),
         timestamp,
         fingerprint: key === undefined ? '' : fingerprint({ task_name: req.taskName, payload: req.payload }),

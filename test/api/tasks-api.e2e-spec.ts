@@ -70,6 +70,19 @@ describe('Tasks API (real Redis, no worker)', () => {
       expect(job?.opts.backoff).toEqual({ type: 'sluice' });
     });
 
+    // A body that is exactly {task_name, payload} is stored as it came (common/task-data-text.ts);
+    // any other shape is serialised again. Either way the job's data means what the body meant.
+    it('stores a body of exactly task_name and payload as its job data, as sent; one with options as task_name and payload only', async () => {
+      const text = '{ "payload" : {"sec\\u006fnds": 1.50, "progress_steps": 4},\n  "task_name": "diagnostic.sleep" }';
+      const sent = await api().post('/api/v1/tasks').set('X-API-Key', TEST_API_KEY).set('Content-Type', 'application/json').send(text).expect(201);
+      expect(await raw.hget(keys.job(sent.body.task_id), 'data')).toBe(text);
+      // What the worker's BullMQ job gives the handler.
+      expect((await queue.getJob(sent.body.task_id))?.data).toEqual({ task_name: 'diagnostic.sleep', payload: { seconds: 1.5, progress_steps: 4 } });
+
+      const withOptions = await sleepTask({ options: { priority: 2 } }).expect(201);
+      expect(JSON.parse((await raw.hget(keys.job(withOptions.body.task_id), 'data'))!)).toEqual({ task_name: 'diagnostic.sleep', payload: { seconds: 1 } });
+    });
+
     it('answers 400 for a body that is not JSON', async () => {
       const res = await api()
         .post('/api/v1/tasks')
