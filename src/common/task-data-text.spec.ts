@@ -12,6 +12,13 @@ describe('task data text', () => {
     expect(remembered('{ "payload": {"a": [1, 2]}, "task_name": "t" }')).toBe('{ "payload": {"a": [1, 2]}, "task_name": "t" }');
   });
 
+  it('keeps the text without the byte order mark that the parser skipped', () => {
+    const text = '{"task_name":"t","payload":{"a":1}}';
+    const body = JSON.parse(text) as { payload: object };
+    rememberTaskDataText(body, `\ufeff${text}`);
+    expect(taskDataText(body.payload)).toBe(text);
+  });
+
   it('keeps nothing for any other shape', () => {
     expect(remembered('{"task_name":"t","payload":{"a":1},"options":{}}')).toBeUndefined();
     expect(remembered('{"payload":{"a":1}}')).toBeUndefined();

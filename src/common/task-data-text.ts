@@ -6,8 +6,12 @@
  *
  * The text means what the parsed body means: the body parser refuses `__proto__` keys and keeps
  * every other key as JSON.parse does, the validators read the payload without changing it, and the
- * object is the key, so a payload that is not the parser's own object finds nothing here.
+ * object is the key, so a payload that is not the parser's own object finds nothing here. The one
+ * liberty the parser takes with its text is a leading byte order mark, which it skips and so must
+ * this: JSON.parse refuses one, and the job's data is read by JSON.parse.
  */
+const BOM = 0xfeff;
+
 const texts = new WeakMap<object, string>();
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -17,7 +21,7 @@ export function rememberTaskDataText(body: unknown, text: string): void {
   if (!isPlainObject(body) || !isPlainObject(body.payload) || typeof body.task_name !== 'string') return;
   let keys = 0;
   for (const key in body) if (Object.hasOwn(body, key) && ++keys > 2) return;
-  if (keys === 2) texts.set(body.payload, text);
+  if (keys === 2) texts.set(body.payload, text.charCodeAt(0) === BOM ? text.slice(1) : text);
 }
 
 /** `{"task_name", "payload"}` as JSON, for a payload parsed from a body of exactly that shape. */

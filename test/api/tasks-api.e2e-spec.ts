@@ -79,6 +79,11 @@ describe('Tasks API (real Redis, no worker)', () => {
       // What the worker's BullMQ job gives the handler.
       expect((await queue.getJob(sent.body.task_id))?.data).toEqual({ task_name: 'diagnostic.sleep', payload: { seconds: 1.5, progress_steps: 4 } });
 
+      // Fastify's parser skips a leading byte order mark, which JSON.parse would refuse.
+      const bom = await api().post('/api/v1/tasks').set('X-API-Key', TEST_API_KEY).set('Content-Type', 'application/json').send(`\ufeff${text}`).expect(201);
+      expect(await raw.hget(keys.job(bom.body.task_id), 'data')).toBe(text);
+      expect((await queue.getJob(bom.body.task_id))?.data.payload).toEqual({ seconds: 1.5, progress_steps: 4 });
+
       const withOptions = await sleepTask({ options: { priority: 2 } }).expect(201);
       expect(JSON.parse((await raw.hget(keys.job(withOptions.body.task_id), 'data'))!)).toEqual({ task_name: 'diagnostic.sleep', payload: { seconds: 1 } });
     });
