@@ -9,7 +9,9 @@
  */
 import fc from 'fast-check';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Redis } from 'ioredis';
 import { AppConfig } from '../../src/config/configuration';
+import { REDIS_CLIENT } from '../../src/redis/redis.module';
 import { taskEventId } from '../../src/tasks-api/task-event-stream';
 import { presentTask } from '../../src/tasks-api/task-presenter';
 import { TASK_TYPES } from '../../src/task-types';
@@ -1164,7 +1166,29 @@ export function validSubmission(idempotencyKey?: string): FuzzRequest {
 const simpleGet = (target: string, key = false): FuzzRequest =>
   withToString({ kind: 'GET /health/ready', method: 'GET', target, headers: [['Host', '127.0.0.1'], ['Connection', 'close'], ...(key ? ([['X-API-Key', TEST_API_KEY]] as [string, string][]) : [])], framing: 'length', validKey: key });
 
-/** After the fuzz: ready, still serving a valid submission and its GET, prototypes untouched. */
+/**
+ * Every task the fuzz got accepted still has job data that JSON.parse reads, as the worker and the
+ * inspection UI do: a submitted body is stored as sent when it can be (common/task-data-text.ts).
+ */
+async function unreadableJobData(target: FuzzTarget): Promise<string[]> {
+  const redis = target.api.get<Redis>(REDIS_CLIENT);
+  const queues = target.api.get(TaskQueues);
+  const problems: string[] = [];
+  for (const queue of queues.names()) {
+    const keys = queues.keys(queue);
+    for (const id of await redis.zrange(keys.index({}), '0', '-1')) {
+      const data = await redis.hget(keys.job(id), 'data');
+      try {
+        if (data !== null) JSON.parse(data);
+      } catch (err) {
+        problems.push(`task ${id} has job data JSON.parse refuses (${(err as Error).message}): ${JSON.stringify(String(data).slice(0, 80))}`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** After the fuzz: ready, still serving a valid submission and its GET, every task's data readable, prototypes untouched. */
 export async function healthAfterwards(target: FuzzTarget): Promise<string[]> {
   const problems: string[] = [];
   const ready = await exchange(target.port, simpleGet('/health/ready'), 5000);
@@ -1177,6 +1201,7 @@ export async function healthAfterwards(target: FuzzTarget): Promise<string[]> {
     if (got.kind !== 'response' || got.status !== 200 || (JSON.parse(got.body) as { status?: string }).status !== 'pending') problems.push(`GET the new task: ${JSON.stringify(got)}`);
   }
   for (const q of await target.api.get(QueuePauses).states()) if (q.paused) problems.push(`queue ${q.queue} left paused (by ${q.pausedBy})`);
+  problems.push(...(await unreadableJobData(target)));
   problems.push(...pollutionSince(target.prototypes));
   return problems;
 }

@@ -65,7 +65,7 @@ async function main(): Promise<number> {
       `# Front-door fuzz: ${stats.requests} requests, seed ${seed}, ${new Date().toISOString().slice(0, 10)}`,
       '',
       `${seconds.toFixed(1)} s (${(stats.requests / seconds).toFixed(0)} requests/s, mean ${(stats.totalMs / stats.requests).toFixed(2)} ms), per-request timeout ${timeoutMs} ms, fast-check ${fc.__version}, Node ${process.version}.`,
-      `Afterwards: ${after.length === 0 ? '/health/ready 200, a valid POST 201 and its GET 200, no queue left paused, no prototype changed' : after.join('; ')}.`,
+      `Afterwards: ${after.length === 0 ? '/health/ready 200, a valid POST 201 and its GET 200, every task\'s job data readable, no queue left paused, no prototype changed' : after.join('; ')}.`,
     ].join('\n');
     const report = `${renderReport(stats, header)}\n${minimal.length ? `\n## Minimal reproductions\n\n${minimal.join('\n')}` : ''}`;
     say(`\n${report}`);
